@@ -1,0 +1,439 @@
+package wire
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/iana"
+	"github.com/godwit-bgp/godwit/wire/nlri"
+)
+
+// NewEndOfRIB returns the End-of-RIB marker of family f (RFC 4724 §2): an
+// empty UPDATE for IPv4 unicast, an UPDATE holding only an empty
+// MP_UNREACH_NLRI for any other family.
+func NewEndOfRIB(f nlri.Family) *Update {
+	if f == nlri.IPv4Unicast {
+		return &Update{}
+	}
+	return &Update{Attrs: attr.List{&attr.MPUnreach{Family: f}}}
+}
+
+// NewUpdate builds one UPDATE that withdraws and announces the given routes
+// with the path attributes attrs: IPv4 unicast routes in the classic
+// fields, every other family in an MP_UNREACH_NLRI or MP_REACH_NLRI put
+// before the other attributes (RFC 7606 §5.1). An UPDATE has at most one of
+// each MP attribute (RFC 7606 §3 g), so the routes of other families must
+// be of one family per direction; it fails otherwise. The next hop of a family other than IPv4 unicast comes from
+// an *attr.MPReach of that family in attrs, whose NLRI is replaced; MP
+// attributes in attrs without routes to announce are dropped. Path
+// identifiers are written for the families in opt.AddPath.
+//
+// It does not check the message length: Append does, and Packer packs
+// routes into as many UPDATEs as they need.
+func NewUpdate(attrs attr.List, withdraw, announce []nlri.NLRI, opt Options) (*Update, error) {
+	u := &Update{AddPath: opt.AddPath}
+	var mp, rest attr.List
+	nextHops := map[nlri.Family]*attr.MPReach{}
+	for _, a := range attrs {
+		switch a := a.(type) {
+		case *attr.MPReach:
+			nextHops[a.Family] = a
+		case *attr.MPUnreach:
+		default:
+			rest = append(rest, a)
+		}
+	}
+	var unreach []*attr.MPUnreach
+	for _, r := range withdraw {
+		f := r.Family()
+		if f == nlri.IPv4Unicast {
+			u.Withdrawn = r.AppendTo(u.Withdrawn, opt.AddPath.Has(f))
+			continue
+		}
+		var m *attr.MPUnreach
+		for _, x := range unreach {
+			if x.Family == f {
+				m = x
+			}
+		}
+		if m == nil {
+			if len(unreach) > 0 {
+				return nil, fmt.Errorf("withdrawals of %s and %s need two MP_UNREACH_NLRI", unreach[0].Family, f)
+			}
+			m = &attr.MPUnreach{Family: f}
+			unreach = append(unreach, m)
+		}
+		m.NLRI = r.AppendTo(m.NLRI, opt.AddPath.Has(f))
+	}
+	var reach []*attr.MPReach
+	for _, r := range announce {
+		f := r.Family()
+		if f == nlri.IPv4Unicast {
+			u.NLRI = r.AppendTo(u.NLRI, opt.AddPath.Has(f))
+			continue
+		}
+		var m *attr.MPReach
+		for _, x := range reach {
+			if x.Family == f {
+				m = x
+			}
+		}
+		if m == nil {
+			if len(reach) > 0 {
+				return nil, fmt.Errorf("announcements of %s and %s need two MP_REACH_NLRI", reach[0].Family, f)
+			}
+			nh, ok := nextHops[f]
+			if !ok {
+				return nil, fmt.Errorf("no MP_REACH_NLRI with a next hop for %s among the attributes", f)
+			}
+			m = &attr.MPReach{Family: f, NextHop: nh.NextHop, Reserved: nh.Reserved}
+			reach = append(reach, m)
+		}
+		m.NLRI = r.AppendTo(m.NLRI, opt.AddPath.Has(f))
+	}
+	for _, m := range reach {
+		mp = append(mp, m)
+	}
+	for _, m := range unreach {
+		mp = append(mp, m)
+	}
+	u.Attrs = append(mp, rest...)
+	if len(u.NLRI) == 0 && len(reach) == 0 {
+		// Nothing announced: the attributes would mean nothing
+		// (RFC 4271 §4.3 allows an UPDATE that only withdraws).
+		u.Attrs = mp
+	}
+	if len(u.Attrs) == 0 {
+		u.Attrs = nil
+	}
+	return u, nil
+}
+
+// Packer packs routes into UPDATE messages as a speaker sends them: routes
+// that share an attribute set go into as few UPDATEs as the maximum length
+// allows, and withdrawals go into UPDATEs of their own. Finished messages
+// accumulate back to back in one buffer (Bytes), ready for the socket.
+//
+// Per RFC 7606 §5.1 each UPDATE carries one kind of reachability only (the
+// NLRI field, the Withdrawn Routes field, one MP_REACH_NLRI or one
+// MP_UNREACH_NLRI) and MP_REACH_NLRI comes first among the attributes.
+// Packing does not allocate per route once the buffer has grown.
+//
+// A Packer is not safe for concurrent use.
+type Packer struct {
+	opt Options
+	max int
+	out []byte
+
+	// attrs is the encoded attribute set without MP attributes, for the
+	// NLRI field; mpAttrs is the same without NEXT_HOP, for MP_REACH_NLRI
+	// UPDATEs (RFC 4760 §3: such an UPDATE should not carry NEXT_HOP).
+	// reach holds the MP_REACH_NLRI next hops the set came with.
+	attrs   []byte
+	mpAttrs []byte
+	reach   []mpNextHop
+	hasNH   bool // attrs has NEXT_HOP
+	v4MP    bool // reach has IPv4 unicast: its NLRI go in MP_REACH_NLRI
+	scratch []byte
+
+	// The open message: kind, family, offset of its header in out, and
+	// offsets of the length fields to fill in when it closes.
+	kind     packKind
+	fam      nlri.Family
+	start    int
+	lenAt    int // Withdrawn Routes Length (withdraw), MP attribute length (MP kinds)
+	attrLen  int // offset of Total Path Attribute Length
+	messages int
+}
+
+type mpNextHop struct {
+	fam      nlri.Family
+	nextHop  []byte
+	reserved byte
+}
+
+type packKind uint8
+
+const (
+	packNone packKind = iota
+	packAnnounce
+	packWithdraw
+	packMPReach
+	packMPUnreach
+)
+
+// NewPacker returns a Packer writing messages for a session with options opt.
+func NewPacker(opt Options) *Packer {
+	return &Packer{opt: opt, max: opt.MaxLen()}
+}
+
+// SetAttrs sets the attribute set of the routes announced next and closes
+// the open UPDATE if it announces routes. An *attr.MPReach in attrs gives
+// the next hop (and reserved octet) for its family and is otherwise not
+// copied; MP_UNREACH_NLRI is ignored. IPv4 unicast routes go in the NLRI
+// field with the NEXT_HOP of attrs, or in MP_REACH_NLRI when attrs has an
+// MPReach for IPv4 unicast (an IPv6 next hop, RFC 8950).
+func (p *Packer) SetAttrs(attrs attr.List) {
+	if p.kind == packAnnounce || p.kind == packMPReach {
+		p.close()
+	}
+	p.attrs, p.mpAttrs, p.reach = p.attrs[:0], p.mpAttrs[:0], p.reach[:0]
+	p.hasNH, p.v4MP = false, false
+	nhStart, nhEnd := 0, 0
+	ao := attr.Options{AS4: p.opt.AS4}
+	for _, a := range attrs {
+		switch a := a.(type) {
+		case *attr.MPReach:
+			p.reach = append(p.reach, mpNextHop{fam: a.Family, nextHop: a.NextHop, reserved: a.Reserved})
+			p.v4MP = p.v4MP || a.Family == nlri.IPv4Unicast
+		case *attr.MPUnreach:
+		default:
+			start := len(p.attrs)
+			p.attrs = attr.Append(p.attrs, a, ao)
+			if a.Code() == iana.AttrNextHop && !p.hasNH {
+				p.hasNH, nhStart, nhEnd = true, start, len(p.attrs)
+			}
+		}
+	}
+	p.mpAttrs = append(p.mpAttrs, p.attrs[:nhStart]...)
+	p.mpAttrs = append(p.mpAttrs, p.attrs[nhEnd:]...)
+}
+
+// Announce adds one unicast route (IPv4 in the NLRI field unless the
+// attribute set says otherwise, IPv6 in MP_REACH_NLRI) with the current
+// attribute set. pfx.PathID is written when the options have ADD-PATH for
+// the family.
+func (p *Packer) Announce(pfx nlri.Prefix) error {
+	if !pfx.Prefix.IsValid() {
+		return fmt.Errorf("invalid prefix %v", pfx.Prefix)
+	}
+	if pfx.Prefix.Addr().Is4() && !p.v4MP {
+		ap := p.opt.AddPath.Has(nlri.IPv4Unicast)
+		n := prefixLen(pfx, ap)
+		if p.kind != packAnnounce || len(p.out)-p.start+n > p.max {
+			if err := p.openAnnounce(n); err != nil {
+				return err
+			}
+		}
+		p.out = nlri.AppendPrefix(p.out, pfx.Prefix, pfx.PathID, ap)
+		return nil
+	}
+	f := nlri.IPv6Unicast
+	if pfx.Prefix.Addr().Is4() {
+		f = nlri.IPv4Unicast
+	}
+	ap := p.opt.AddPath.Has(f)
+	n := prefixLen(pfx, ap)
+	if p.kind != packMPReach || p.fam != f || len(p.out)-p.start+n+len(p.mpAttrs) > p.max {
+		if err := p.openMPReach(f, n); err != nil {
+			return err
+		}
+	}
+	p.out = nlri.AppendPrefix(p.out, pfx.Prefix, pfx.PathID, ap)
+	return nil
+}
+
+// Withdraw adds one unicast route to withdraw (IPv4 in the Withdrawn
+// Routes field, IPv6 in MP_UNREACH_NLRI).
+func (p *Packer) Withdraw(pfx nlri.Prefix) error {
+	if !pfx.Prefix.IsValid() {
+		return fmt.Errorf("invalid prefix %v", pfx.Prefix)
+	}
+	if pfx.Prefix.Addr().Is4() {
+		ap := p.opt.AddPath.Has(nlri.IPv4Unicast)
+		n := prefixLen(pfx, ap)
+		// The two octets of Total Path Attribute Length are written
+		// when the message closes.
+		if p.kind != packWithdraw || len(p.out)-p.start+n+2 > p.max {
+			p.close()
+			p.begin(packWithdraw, nlri.IPv4Unicast)
+			p.lenAt = len(p.out)
+			p.out = append(p.out, 0, 0)
+		}
+		p.out = nlri.AppendPrefix(p.out, pfx.Prefix, pfx.PathID, ap)
+		return nil
+	}
+	return p.withdrawMP(nlri.IPv6Unicast, prefixLen(pfx, p.opt.AddPath.Has(nlri.IPv6Unicast)), func(b []byte) []byte {
+		return nlri.AppendPrefix(b, pfx.Prefix, pfx.PathID, p.opt.AddPath.Has(nlri.IPv6Unicast))
+	})
+}
+
+// AnnounceNLRI adds a route of any family other than IPv4 unicast, in
+// MP_REACH_NLRI with the next hop SetAttrs was given for its family.
+// Announce is the fast path for unicast prefixes.
+func (p *Packer) AnnounceNLRI(r nlri.NLRI) error {
+	f := r.Family()
+	if pfx, ok := r.(nlri.Prefix); ok && (f == nlri.IPv4Unicast || f == nlri.IPv6Unicast) {
+		return p.Announce(pfx)
+	}
+	wire := p.measure(r)
+	if p.kind != packMPReach || p.fam != f || len(p.out)-p.start+len(wire)+len(p.mpAttrs) > p.max {
+		if err := p.openMPReach(f, len(wire)); err != nil {
+			return err
+		}
+	}
+	p.out = append(p.out, wire...)
+	return nil
+}
+
+// WithdrawNLRI adds a route of any family to withdraw.
+func (p *Packer) WithdrawNLRI(r nlri.NLRI) error {
+	f := r.Family()
+	if pfx, ok := r.(nlri.Prefix); ok && (f == nlri.IPv4Unicast || f == nlri.IPv6Unicast) {
+		return p.Withdraw(pfx)
+	}
+	wire := p.measure(r)
+	return p.withdrawMP(f, len(wire), func(b []byte) []byte { return append(b, wire...) })
+}
+
+// measure writes r's wire form into the scratch buffer, to learn its
+// length before choosing the message; the buffer is reused.
+func (p *Packer) measure(r nlri.NLRI) []byte {
+	p.scratch = r.AppendTo(p.scratch[:0], p.opt.AddPath.Has(r.Family()))
+	return p.scratch
+}
+
+// EndOfRIB closes the open UPDATE and adds the End-of-RIB marker of f.
+func (p *Packer) EndOfRIB(f nlri.Family) {
+	p.close()
+	p.out = NewEndOfRIB(f).AppendTo(p.out, p.opt)
+	p.messages++
+}
+
+// Bytes closes the open UPDATE and returns every message packed since the
+// last Reset, back to back. The slice is valid until the next call that
+// changes the Packer.
+func (p *Packer) Bytes() []byte {
+	p.close()
+	return p.out
+}
+
+// Messages is the number of messages finished since the last Reset.
+func (p *Packer) Messages() int {
+	if p.kind != packNone {
+		return p.messages + 1
+	}
+	return p.messages
+}
+
+// Len is the number of octets packed since the last Reset, the open UPDATE
+// included; a writer flushes when it grows large.
+func (p *Packer) Len() int { return len(p.out) }
+
+// Reset drops the packed messages and keeps the buffer and the attribute set.
+func (p *Packer) Reset() {
+	p.close()
+	p.out = p.out[:0]
+	p.messages = 0
+}
+
+func prefixLen(pfx nlri.Prefix, addPath bool) int {
+	n := 1 + (pfx.Prefix.Bits()+7)/8
+	if addPath {
+		n += 4
+	}
+	return n
+}
+
+// begin starts a message of the given kind.
+func (p *Packer) begin(k packKind, f nlri.Family) {
+	p.kind, p.fam = k, f
+	p.start = len(p.out)
+	p.out = appendHeader(p.out, iana.MsgUpdate)
+}
+
+// openAnnounce closes the open message and starts an IPv4 announcement with
+// the attribute set; it fails when not even one route of n octets fits.
+func (p *Packer) openAnnounce(n int) error {
+	p.close()
+	if !p.hasNH {
+		return fmt.Errorf("no NEXT_HOP in the attribute set for IPv4 unicast routes")
+	}
+	if HeaderLen+4+len(p.attrs)+n > p.max {
+		return fmt.Errorf("attribute set of %d octets leaves no room for a route in a %d-octet UPDATE", len(p.attrs), p.max)
+	}
+	p.begin(packAnnounce, nlri.IPv4Unicast)
+	p.out = append(p.out, 0, 0) // Withdrawn Routes Length
+	p.out = binary.BigEndian.AppendUint16(p.out, uint16(len(p.attrs)))
+	p.out = append(p.out, p.attrs...)
+	return nil
+}
+
+// openMPReach closes the open message and starts an MP_REACH_NLRI UPDATE
+// for f. The other attributes (without NEXT_HOP) follow MP_REACH_NLRI and
+// are written when the message closes, so routes are appended at the end
+// of the buffer.
+func (p *Packer) openMPReach(f nlri.Family, n int) error {
+	p.close()
+	var nh *mpNextHop
+	for i := range p.reach {
+		if p.reach[i].fam == f {
+			nh = &p.reach[i]
+		}
+	}
+	if nh == nil {
+		return fmt.Errorf("no MP_REACH_NLRI next hop for %s in the attribute set", f)
+	}
+	if len(nh.nextHop) > 255 {
+		return fmt.Errorf("next hop of %d octets for %s", len(nh.nextHop), f)
+	}
+	fixed := HeaderLen + 4 + 4 + 5 + len(nh.nextHop)
+	if fixed+n+len(p.mpAttrs) > p.max {
+		return fmt.Errorf("attribute set of %d octets leaves no room for a route in a %d-octet UPDATE", len(p.mpAttrs), p.max)
+	}
+	p.begin(packMPReach, f)
+	p.out = append(p.out, 0, 0) // Withdrawn Routes Length
+	p.attrLen = len(p.out)
+	p.out = append(p.out, 0, 0)
+	// Always the extended length: the NLRI grow past 255 octets.
+	p.out = append(p.out, byte(attr.FlagOptional|attr.FlagExtendedLength), byte(iana.AttrMPReachNLRI), 0, 0)
+	p.lenAt = len(p.out) - 2
+	p.out = binary.BigEndian.AppendUint16(p.out, uint16(f.AFI))
+	p.out = append(p.out, byte(f.SAFI), byte(len(nh.nextHop)))
+	p.out = append(p.out, nh.nextHop...)
+	p.out = append(p.out, nh.reserved)
+	return nil
+}
+
+// withdrawMP adds n octets written by add to an MP_UNREACH_NLRI UPDATE of f.
+func (p *Packer) withdrawMP(f nlri.Family, n int, add func([]byte) []byte) error {
+	if p.kind != packMPUnreach || p.fam != f || len(p.out)-p.start+n > p.max {
+		p.close()
+		if HeaderLen+4+7+n > p.max {
+			return fmt.Errorf("route of %d octets does not fit a %d-octet UPDATE", n, p.max)
+		}
+		p.begin(packMPUnreach, f)
+		p.out = append(p.out, 0, 0)
+		p.attrLen = len(p.out)
+		p.out = append(p.out, 0, 0)
+		p.out = append(p.out, byte(attr.FlagOptional|attr.FlagExtendedLength), byte(iana.AttrMPUnreachNLRI), 0, 0)
+		p.lenAt = len(p.out) - 2
+		p.out = binary.BigEndian.AppendUint16(p.out, uint16(f.AFI))
+		p.out = append(p.out, byte(f.SAFI))
+	}
+	p.out = add(p.out)
+	return nil
+}
+
+// close finishes the open message: the length fields it left open, the
+// attributes that follow MP_REACH_NLRI, and the header's length.
+func (p *Packer) close() {
+	switch p.kind {
+	case packNone:
+		return
+	case packAnnounce:
+	case packWithdraw:
+		binary.BigEndian.PutUint16(p.out[p.lenAt:], uint16(len(p.out)-p.lenAt-2))
+		p.out = append(p.out, 0, 0)
+	case packMPReach, packMPUnreach:
+		binary.BigEndian.PutUint16(p.out[p.lenAt:], uint16(len(p.out)-p.lenAt-2))
+		if p.kind == packMPReach {
+			p.out = append(p.out, p.mpAttrs...)
+		}
+		binary.BigEndian.PutUint16(p.out[p.attrLen:], uint16(len(p.out)-p.attrLen-2))
+	}
+	p.out = finish(p.out, p.start)
+	p.kind = packNone
+	p.messages++
+}
