@@ -233,10 +233,10 @@ func (a Action) String() string {
 	return fmt.Sprintf("Action(%d)", uint8(a.Type))
 }
 
-// Config holds the FSM's session attributes (§8 "optional session
+// fsmCfg holds the FSM's session attributes (§8 "optional session
 // attributes"). It is fixed for the FSM's life; a change that needs a new
 // OPEN builds a new FSM.
-type Config struct {
+type fsmCfg struct {
 	// Passive waits for the peer to connect (§8.1.1 PassiveTcpEstablishment).
 	Passive bool
 	// ConnectRetryTime is the ConnectRetryTimer's initial value (§10: 120 s).
@@ -261,9 +261,9 @@ type Config struct {
 	Jitter func(time.Duration) time.Duration
 }
 
-// WithDefaults fills zero fields with the RFC 4271 §10 suggestions and
+// withDefaults fills zero fields with the RFC 4271 §10 suggestions and
 // godwit's damping defaults.
-func (c Config) WithDefaults() Config {
+func (c fsmCfg) withDefaults() fsmCfg {
 	if c.ConnectRetryTime == 0 {
 		c.ConnectRetryTime = 120 * time.Second
 	}
@@ -285,7 +285,7 @@ func (c Config) WithDefaults() Config {
 // FSM is the state of one connection's state machine. It is owned by one
 // goroutine (the peer's driver); it has no locks.
 type FSM struct {
-	cfg   Config
+	cfg   fsmCfg
 	state State
 	// enabled is false after ManualStop: no automatic restart.
 	enabled bool
@@ -296,8 +296,8 @@ type FSM struct {
 }
 
 // NewFSM returns an FSM in Idle.
-func NewFSM(cfg Config) *FSM {
-	return &FSM{cfg: cfg.WithDefaults()}
+func NewFSM(cfg fsmCfg) *FSM {
+	return &FSM{cfg: cfg.withDefaults()}
 }
 
 // State is the current state.

@@ -71,7 +71,7 @@ func runTranscript(in string) (string, error) {
 			out.WriteString(line + "\n")
 		case strings.HasPrefix(line, "> "):
 			if f == nil {
-				f = NewFSM(Config{})
+				f = NewFSM(fsmCfg{})
 			}
 			ev, err := parseEvent(strings.Fields(line[2:]))
 			if err != nil {
@@ -87,8 +87,8 @@ func runTranscript(in string) (string, error) {
 	return out.String(), nil
 }
 
-func parseConfig(fields []string) (Config, error) {
-	var c Config
+func parseConfig(fields []string) (fsmCfg, error) {
+	var c fsmCfg
 	for _, fl := range fields {
 		k, v, _ := strings.Cut(fl, "=")
 		if k == "passive" {
@@ -178,7 +178,7 @@ func diffLines(want, got string) string {
 // TestIdleHoldBackoff checks the damping doubles and is capped, and that
 // ManualStart clears it.
 func TestIdleHoldBackoff(t *testing.T) {
-	f := NewFSM(Config{IdleHoldTime: time.Second, MaxIdleHoldTime: 8 * time.Second})
+	f := NewFSM(fsmCfg{IdleHoldTime: time.Second, MaxIdleHoldTime: 8 * time.Second})
 	var holds []time.Duration
 	f.Step(Event{Type: ManualStart})
 	for i := 0; i < 6; i++ {
@@ -211,7 +211,7 @@ func FuzzFSM(f *testing.F) {
 	f.Add([]byte{1, 16, 12, 19, 26, 2}, true, uint8(5))
 	f.Add([]byte{3, 17, 19, 23, 13, 9, 18}, false, uint8(0))
 	f.Fuzz(func(t *testing.T, evs []byte, passive bool, delay uint8) {
-		fsm := NewFSM(Config{Passive: passive, DelayOpenTime: time.Duration(delay%4) * time.Second, StableTime: time.Minute})
+		fsm := NewFSM(fsmCfg{Passive: passive, DelayOpenTime: time.Duration(delay%4) * time.Second, StableTime: time.Minute})
 		for _, b := range evs {
 			ev := Event{Type: EventType(b%uint8(StableTimerExpires)) + 1, HoldTime: time.Duration(b%5) * 3 * time.Second}
 			if ev.Type == BGPHeaderErr || ev.Type == BGPOpenMsgErr || ev.Type == UpdateMsgErr {
@@ -246,7 +246,7 @@ func TestFuzzFSMRandom(t *testing.T) {
 	// A quick deterministic pass of the fuzz property for plain `go test`.
 	r := rand.New(rand.NewSource(1))
 	for i := 0; i < 2000; i++ {
-		fsm := NewFSM(Config{Passive: r.Intn(2) == 0})
+		fsm := NewFSM(fsmCfg{Passive: r.Intn(2) == 0})
 		for j := 0; j < 30; j++ {
 			fsm.Step(Event{Type: EventType(r.Intn(int(StableTimerExpires))) + 1, HoldTime: 90 * time.Second})
 		}
