@@ -1,0 +1,303 @@
+package apitest
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godwit-bgp/godwit/api"
+)
+
+// Backend is a fake api.Backend over fixed data. Set its exported fields
+// before serving it; the methods only read them (except the recorded
+// calls, which the mutex guards).
+type Backend struct {
+	StatusInfo api.Status
+	// NeighborList is what Neighbors returns; Details what Neighbor
+	// returns (a neighbour in NeighborList without a Details entry is
+	// returned with its summary fields only).
+	NeighborList []api.Neighbor
+	Details      map[netip.Addr]api.NeighborDetail
+	// VRFs are the VRFs besides the default one; Routes of another VRF is
+	// a 404.
+	VRFs []string
+	// RouteList is the Loc-RIB that Routes filters; Received and
+	// Advertised are the Adj-RIBs-In and -Out by neighbour address.
+	RouteList  []api.Route
+	Received   map[string][]api.Route
+	Advertised map[string][]api.Route
+	// RoutesFunc, when set, serves Routes instead of the lists.
+	RoutesFunc func(ctx context.Context, q api.RouteQuery, emit func(api.Route) error) error
+	Config     api.ConfigStatus
+	// Changes feeds Watch after its snapshot; nil means no changes.
+	Changes chan api.Event
+	// Err, when set, is returned by every method.
+	Err error
+
+	mu         sync.Mutex
+	actions    []ActionCall
+	queries    []api.RouteQuery
+	watchEnded chan error
+}
+
+// ActionCall is one recorded NeighborAction call.
+type ActionCall struct {
+	Addr    netip.Addr
+	Action  api.Action
+	Message string
+}
+
+var _ api.Backend = (*Backend)(nil)
+
+// Status returns StatusInfo.
+func (b *Backend) Status(ctx context.Context) (api.Status, error) {
+	return b.StatusInfo, b.Err
+}
+
+// Neighbors returns NeighborList.
+func (b *Backend) Neighbors(ctx context.Context) ([]api.Neighbor, error) {
+	if b.Err != nil {
+		return nil, b.Err
+	}
+	return slices.Clone(b.NeighborList), nil
+}
+
+func (b *Backend) known(addr netip.Addr) (api.Neighbor, bool) {
+	for _, n := range b.NeighborList {
+		if n.Address == addr.String() {
+			return n, true
+		}
+	}
+	return api.Neighbor{}, false
+}
+
+// Neighbor returns Details[addr], or the summary from NeighborList.
+func (b *Backend) Neighbor(ctx context.Context, addr netip.Addr) (api.NeighborDetail, error) {
+	if b.Err != nil {
+		return api.NeighborDetail{}, b.Err
+	}
+	if d, ok := b.Details[addr]; ok {
+		return d, nil
+	}
+	if n, ok := b.known(addr); ok {
+		return api.NeighborDetail{Neighbor: n, LocalASN: b.StatusInfo.ASNumber}, nil
+	}
+	return api.NeighborDetail{}, api.NeighborNotFound(addr)
+}
+
+// NeighborAction records the call.
+func (b *Backend) NeighborAction(ctx context.Context, addr netip.Addr, action api.Action, message string) error {
+	if b.Err != nil {
+		return b.Err
+	}
+	if _, ok := b.known(addr); !ok {
+		return api.NeighborNotFound(addr)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.actions = append(b.actions, ActionCall{Addr: addr, Action: action, Message: message})
+	return nil
+}
+
+// ActionCalls returns the NeighborAction calls so far.
+func (b *Backend) ActionCalls() []ActionCall {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.actions)
+}
+
+// RouteQueries returns the queries Routes was called with so far.
+func (b *Backend) RouteQueries() []api.RouteQuery {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.queries)
+}
+
+// Routes filters RouteList (or the Adj-RIBs) by q, or calls RoutesFunc.
+func (b *Backend) Routes(ctx context.Context, q api.RouteQuery, emit func(api.Route) error) error {
+	b.mu.Lock()
+	b.queries = append(b.queries, q)
+	b.mu.Unlock()
+	if b.Err != nil {
+		return b.Err
+	}
+	if b.RoutesFunc != nil {
+		return b.RoutesFunc(ctx, q, emit)
+	}
+	if q.VRF != "" && !slices.Contains(b.VRFs, q.VRF) {
+		return api.NotFound("no such VRF "+q.VRF, "")
+	}
+	list := b.RouteList
+	if q.Peer != "" {
+		addr := netip.MustParseAddr(q.Peer)
+		if _, ok := b.known(addr); !ok {
+			return api.NeighborNotFound(addr)
+		}
+		switch {
+		case q.Received:
+			list = b.Received[q.Peer]
+		case q.Advertised:
+			list = b.Advertised[q.Peer]
+		}
+	}
+	prefixes := matchPrefixes(list, q)
+	for _, r := range list {
+		switch {
+		case r.VRF != q.VRF,
+			q.Family != "" && r.Family != q.Family,
+			q.Prefix != "" && !prefixes[r.Prefix],
+			q.Peer != "" && !q.Received && !q.Advertised && r.Peer != q.Peer,
+			q.BestOnly && !r.Best:
+			continue
+		}
+		if err := emit(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matchPrefixes returns the prefixes q.Prefix selects: itself when it is
+// a prefix, the longest prefix containing it when it is an address.
+func matchPrefixes(list []api.Route, q api.RouteQuery) map[string]bool {
+	m := map[string]bool{}
+	if q.Prefix == "" {
+		return m
+	}
+	addr, err := netip.ParseAddr(q.Prefix)
+	if err != nil {
+		m[q.Prefix] = true
+		return m
+	}
+	best := netip.Prefix{}
+	for _, r := range list {
+		p, err := netip.ParsePrefix(r.Prefix)
+		if err == nil && p.Contains(addr) && (!best.IsValid() || p.Bits() > best.Bits()) {
+			best = p
+		}
+	}
+	if best.IsValid() {
+		m[best.String()] = true
+	}
+	return m
+}
+
+// Watch emits the snapshot of NeighborList, RouteList and Config, a synced
+// event, then what arrives on Changes, until ctx is done or emit fails.
+// WatchEnded reports how it ended.
+func (b *Backend) Watch(ctx context.Context, kinds []api.EventKind, emit func(api.Event) error) (err error) {
+	defer func() {
+		select {
+		case b.watchEndedChan() <- err:
+		default: // nobody is looking
+		}
+	}()
+	if b.Err != nil {
+		return b.Err
+	}
+	at := b.StatusInfo.StartedAt
+	for _, k := range kinds {
+		switch k {
+		case api.KindNeighbor:
+			for i := range b.NeighborList {
+				if err := emit(api.Event{Op: api.OpSnapshot, Kind: k, Time: at, Neighbor: &b.NeighborList[i]}); err != nil {
+					return err
+				}
+			}
+		case api.KindRoute:
+			for i := range b.RouteList {
+				if err := emit(api.Event{Op: api.OpSnapshot, Kind: k, Time: at, Route: &b.RouteList[i]}); err != nil {
+					return err
+				}
+			}
+		case api.KindConfig:
+			if err := emit(api.Event{Op: api.OpSnapshot, Kind: k, Time: at, Config: &b.Config}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := emit(api.Event{Op: api.OpSynced, Time: at}); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-b.Changes:
+			if !ok {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			if !slices.Contains(kinds, ev.Kind) {
+				continue
+			}
+			if err := emit(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (b *Backend) watchEndedChan() chan error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.watchEnded == nil {
+		b.watchEnded = make(chan error, 16)
+	}
+	return b.watchEnded
+}
+
+// WatchEnded delivers the result of each Watch call as it returns.
+func (b *Backend) WatchEnded() <-chan error { return b.watchEndedChan() }
+
+// ConfigStatus returns Config.
+func (b *Backend) ConfigStatus(ctx context.Context) (api.ConfigStatus, error) {
+	return b.Config, b.Err
+}
+
+// SocketPath returns a path for a Unix socket in a new temporary directory
+// removed at the end of the test. The directory is short (t.TempDir's
+// paths can exceed the 107 bytes a socket path may have).
+func SocketPath(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "godwit-api-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "godwitd.sock")
+}
+
+// Serve serves b on a new temporary Unix socket and returns the server;
+// it is closed at the end of the test. Logs go to t.Log at debug level.
+func Serve(t testing.TB, b api.Backend) *api.Server {
+	t.Helper()
+	srv, err := api.NewServer(b, api.ServerConfig{Addr: SocketPath(t), Logger: Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// Logger returns a logger that writes to t.Log, at debug level.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
+}
+
+// Epoch is the fixed time the sample data is built around.
+var Epoch = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)

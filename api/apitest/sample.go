@@ -1,0 +1,160 @@
+package apitest
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/godwit-bgp/godwit/api"
+)
+
+// Sample returns a Backend holding a small, fixed speaker: AS 65010,
+// router ID 10.0.1.10, a top-of-rack router (10.0.1.2, AS 65100), three
+// mesh and reflector-client neighbours in various states, an IPv6 session,
+// a handful of routes (ECMP, an AS_SET, a local announcement, a VPN
+// route) and a VRF "blue". Every time is relative to Epoch, so goldens are
+// stable.
+func Sample() *Backend {
+	ago := func(d time.Duration) time.Time { return Epoch.Add(-d) }
+	tor := api.Neighbor{
+		Address: "10.0.1.2", ASN: 65100, State: api.StateEstablished, PeerType: api.PeerTypeGlobal,
+		Description:      "top-of-rack router",
+		PrefixesReceived: 4, PrefixesAccepted: 3, PrefixesAdvertised: 1,
+		MessagesReceived: 182, MessagesSent: 176,
+		UptimeSeconds: 7512, Since: ago(7512 * time.Second), Info: "Established",
+	}
+	mesh1 := api.Neighbor{
+		Address: "10.0.1.11", ASN: 65010, State: api.StateEstablished, PeerType: api.PeerTypeMesh,
+		PrefixesReceived: 2, PrefixesAccepted: 2, PrefixesAdvertised: 4,
+		MessagesReceived: 95, MessagesSent: 97,
+		UptimeSeconds: 3 * 86400, Since: ago(3 * 24 * time.Hour), Info: "Established",
+	}
+	mesh2 := api.Neighbor{
+		Address: "10.0.1.12", ASN: 65010, State: api.StateActive, PeerType: api.PeerTypeMesh,
+		Since: ago(42 * time.Second), Info: "Connect Socket: Connection refused",
+	}
+	rrc := api.Neighbor{
+		Address: "10.0.1.13", ASN: 65010, State: api.StateIdle, PeerType: api.PeerTypeRRClient,
+		Since: ago(26 * time.Hour), Info: "Idle (admin shutdown)", AdminShutdown: true,
+	}
+	v6 := api.Neighbor{
+		Address: "2001:db8::2", ASN: 65100, State: api.StateEstablished, PeerType: api.PeerTypeNodeSpecific,
+		PrefixesReceived: 1, PrefixesAccepted: 1, PrefixesAdvertised: 0,
+		MessagesReceived: 40, MessagesSent: 41,
+		UptimeSeconds: 600, Since: ago(10 * time.Minute), Info: "Established",
+	}
+
+	torDetail := api.NeighborDetail{
+		Neighbor:     tor,
+		LocalAddress: "10.0.1.10", LocalASN: 65010, RouterID: "10.0.0.1",
+		LocalPort: 179, RemotePort: 40312,
+		HoldTime:           api.Timer{Configured: 90, Negotiated: 90},
+		KeepaliveTime:      api.Timer{Configured: 30, Negotiated: 30},
+		Families:           []string{"ipv4-unicast"},
+		ConfiguredFamilies: []string{"ipv4-unicast"},
+		Prefixes:           []api.FamilyPrefixes{{Family: "ipv4-unicast", Received: 4, Accepted: 3, Advertised: 1}},
+		Capabilities: []api.Capability{
+			{Code: 1, Name: "multiprotocol", Sent: true, Received: true, Negotiated: true, SentDetail: "ipv4-unicast", ReceivedDetail: "ipv4-unicast"},
+			{Code: 2, Name: "route-refresh", Sent: true, Received: true, Negotiated: true},
+			{Code: 64, Name: "graceful-restart", Sent: false, Received: true, ReceivedDetail: "restart time 120s"},
+			{Code: 65, Name: "4-octet-as", Sent: true, Received: true, Negotiated: true, SentDetail: "65010", ReceivedDetail: "65100"},
+		},
+		Counters: api.Counters{
+			Sent:                   api.MessageCounts{Open: 2, Update: 3, Notification: 1, Keepalive: 170, Total: 176},
+			Received:               api.MessageCounts{Open: 2, Update: 9, Keepalive: 170, RouteRefresh: 1, Total: 182},
+			PrefixesWithdrawn:      1,
+			EstablishedTransitions: 2,
+		},
+		LastError: "hold timer expired",
+		LastNotificationSent: &api.Notification{
+			Code: 4, Subcode: 0, CodeName: "Hold Timer Expired", Time: ago(7530 * time.Second),
+		},
+		LastNotificationReceived: &api.Notification{
+			Code: 6, Subcode: 2, CodeName: "Cease", SubcodeName: "Administrative Shutdown",
+			Message: "maintenance window", Time: ago(30 * time.Hour),
+		},
+		FlapCount: 1, ConnectRetryCounter: 1,
+		ImportPolicy: "from-router",
+	}
+	rrcDetail := api.NeighborDetail{
+		Neighbor: rrc, LocalASN: 65010,
+		HoldTime:             api.Timer{Configured: 90},
+		KeepaliveTime:        api.Timer{Configured: 30},
+		ConfiguredFamilies:   []string{"ipv4-unicast"},
+		ShutdownMessage:      "replacing the NIC",
+		RouteReflectorClient: true,
+	}
+
+	aspath := func(segs ...api.ASPathSegment) func(*api.Route) {
+		return func(r *api.Route) { r.SetASPath(segs) }
+	}
+	seq := func(asns ...uint32) api.ASPathSegment {
+		return api.ASPathSegment{Type: api.SegmentSequence, ASNs: asns}
+	}
+	set := func(asns ...uint32) api.ASPathSegment { return api.ASPathSegment{Type: api.SegmentSet, ASNs: asns} }
+	route := func(r api.Route, path func(*api.Route)) api.Route {
+		path(&r)
+		if r.Since.IsZero() {
+			r.Since = ago(2 * time.Hour)
+		}
+		if r.LocalPreference == 0 {
+			r.LocalPreference = 100
+		}
+		return r
+	}
+	routes := []api.Route{
+		route(api.Route{Prefix: "10.2.0.0/16", Family: "ipv4-unicast", NextHop: "10.0.1.2", Origin: api.OriginIGP, MED: 10,
+			Communities: []string{"65100:1"}, LargeCommunities: []string{"65100:1:2"}, Best: true, Peer: "10.0.1.2"},
+			aspath(seq(65100, 64512), set(64513, 64514))),
+		route(api.Route{Prefix: "10.2.0.0/16", Family: "ipv4-unicast", NextHop: "10.0.1.11", Origin: api.OriginIGP,
+			Peer: "10.0.1.11", Internal: true, OriginatorID: "10.0.1.11", ClusterList: []string{"10.0.1.11"}},
+			aspath(seq(65100, 64512, 64520))),
+		route(api.Route{Prefix: "172.31.254.0/26", Family: "ipv4-unicast", NextHop: "0.0.0.0", Origin: api.OriginIGP,
+			Best: true, Peer: "local"}, aspath()),
+		route(api.Route{Prefix: "192.0.2.0/24", Family: "ipv4-unicast", NextHop: "10.0.1.2", Origin: api.OriginIncomplete,
+			Best: true, Multipath: true, Peer: "10.0.1.2"}, aspath(seq(65100))),
+		route(api.Route{Prefix: "192.0.2.0/24", Family: "ipv4-unicast", NextHop: "10.0.1.11", Origin: api.OriginIncomplete,
+			Multipath: true, Peer: "10.0.1.11", Internal: true, Stale: true}, aspath(seq(65100))),
+		route(api.Route{Prefix: "2001:db8:100::/48", Family: "ipv6-unicast", NextHop: "2001:db8::2", Origin: api.OriginEGP,
+			LocalPreference: 200, Best: true, Peer: "2001:db8::2"}, aspath(seq(65100, 65200))),
+		route(api.Route{Prefix: "65000:1:10.10.0.0/24", Family: "ipv4-vpn", NextHop: "10.0.1.11", Origin: api.OriginIGP,
+			ExtendedCommunities: []string{"rt:65000:1"}, Labels: []uint32{100}, Best: true, Peer: "10.0.1.11", Internal: true},
+			aspath()),
+		route(api.Route{Prefix: "10.10.1.0/24", Family: "ipv4-unicast", VRF: "blue", NextHop: "10.0.1.11", Origin: api.OriginIGP,
+			ExtendedCommunities: []string{"rt:65000:1"}, Best: true, Peer: "10.0.1.11", Internal: true}, aspath()),
+	}
+	received := []api.Route{
+		routes[0],
+		route(api.Route{Prefix: "10.2.3.0/24", Family: "ipv4-unicast", NextHop: "10.0.1.2", Origin: api.OriginIGP,
+			Peer: "10.0.1.2", Filtered: true}, aspath(seq(65100))),
+		routes[3],
+	}
+	advertised := []api.Route{
+		route(api.Route{Prefix: "172.31.254.0/26", Family: "ipv4-unicast", NextHop: "10.0.1.10", Origin: api.OriginIGP,
+			Best: true, Peer: "local"}, aspath(seq(65010))),
+	}
+
+	return &Backend{
+		StatusInfo: api.Status{
+			RouterID: "10.0.1.10", ASNumber: 65010, Version: "1.2.3-test",
+			StartedAt: ago(3*24*time.Hour + time.Hour), UptimeSeconds: 3*86400 + 3600,
+			Peers:  api.PeerCounts{Configured: 5, Established: 3, Down: 2},
+			Routes: uint64(len(routes)),
+		},
+		NeighborList: []api.Neighbor{v6, rrc, mesh2, mesh1, tor},
+		Details: map[netip.Addr]api.NeighborDetail{
+			netip.MustParseAddr(tor.Address): torDetail,
+			netip.MustParseAddr(rrc.Address): rrcDetail,
+		},
+		VRFs:       []string{"blue"},
+		RouteList:  routes,
+		Received:   map[string][]api.Route{tor.Address: received},
+		Advertised: map[string][]api.Route{tor.Address: advertised},
+		Config: api.ConfigStatus{
+			Source: "/etc/godwit/godwit.yaml", Generation: 3, AppliedAt: ago(time.Hour),
+			Resources: []api.ResourceCount{
+				{Kind: "BGPConfiguration", Count: 1}, {Kind: "Announcement", Count: 1}, {Kind: "BGPPeer", Count: 2},
+			},
+			LastAttempt: ago(time.Hour), OK: true,
+		},
+	}
+}

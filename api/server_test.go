@@ -1,0 +1,237 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/godwit-bgp/godwit/api"
+	"github.com/godwit-bgp/godwit/api/apitest"
+	"github.com/godwit-bgp/godwit/internal/version"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// TestEndpoints checks every endpoint's status, content type and JSON
+// shape against golden files.
+func TestEndpoints(t *testing.T) {
+	checkLeaks(t)
+	b := apitest.Sample()
+	srv := apitest.Serve(t, b)
+	sock := srv.Addr().Address
+
+	tests := []struct {
+		name, method, target, body string
+	}{
+		{"version", "GET", "/v1/version", ""},
+		{"status", "GET", "/v1/status", ""},
+		{"neighbors", "GET", "/v1/neighbors", ""},
+		{"neighbor", "GET", "/v1/neighbors/10.0.1.2", ""},
+		{"neighbor_shutdown", "GET", "/v1/neighbors/10.0.1.13", ""},
+		{"neighbor_summary_only", "GET", "/v1/neighbors/10.0.1.12", ""},
+		{"neighbor_unknown", "GET", "/v1/neighbors/192.0.2.9", ""},
+		{"neighbor_bad_address", "GET", "/v1/neighbors/router", ""},
+		{"action_shutdown", "POST", "/v1/neighbors/10.0.1.2/shutdown", `{"message": "maintenance"}`},
+		{"action_refresh", "POST", "/v1/neighbors/10.0.1.2/refresh-in", ""},
+		{"action_unknown", "POST", "/v1/neighbors/10.0.1.2/reboot", ""},
+		{"action_unknown_neighbor", "POST", "/v1/neighbors/192.0.2.9/reset", ""},
+		{"action_message_not_allowed", "POST", "/v1/neighbors/10.0.1.2/enable", `{"message": "hi"}`},
+		{"action_bad_body", "POST", "/v1/neighbors/10.0.1.2/reset", `{"msg": "hi"}`},
+		{"action_long_message", "POST", "/v1/neighbors/10.0.1.2/reset", `{"message": "` + strings.Repeat("x", 256) + `"}`},
+		{"routes", "GET", "/v1/routes", ""},
+		{"routes_family", "GET", "/v1/routes?family=ipv6-unicast", ""},
+		{"routes_prefix", "GET", "/v1/routes?prefix=10.2.0.0/16", ""},
+		{"routes_longest_match", "GET", "/v1/routes?prefix=192.0.2.77", ""},
+		{"routes_best", "GET", "/v1/routes?best=true", ""},
+		{"routes_peer", "GET", "/v1/routes?peer=10.0.1.11", ""},
+		{"routes_received", "GET", "/v1/routes?peer=10.0.1.2&received=true", ""},
+		{"routes_advertised", "GET", "/v1/routes?peer=10.0.1.2&advertised", ""},
+		{"routes_vrf", "GET", "/v1/routes?vrf=blue", ""},
+		{"routes_none", "GET", "/v1/routes?family=l2vpn-evpn", ""},
+		{"routes_unknown_vrf", "GET", "/v1/routes?vrf=red", ""},
+		{"routes_unknown_family", "GET", "/v1/routes?family=ipv4-multicast", ""},
+		{"routes_bad_prefix", "GET", "/v1/routes?prefix=10.2.0.0/33", ""},
+		{"routes_received_without_peer", "GET", "/v1/routes?received=true", ""},
+		{"routes_unknown_parameter", "GET", "/v1/routes?best=true&limit=3", ""},
+		{"config_status", "GET", "/v1/config/status", ""},
+		{"unknown_endpoint", "GET", "/v1/bogus", ""},
+		{"wrong_method", "POST", "/v1/status", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := rawDo(t, sock, tc.method, tc.target, tc.body)
+			got := resp.render(t)
+			if tc.name == "version" {
+				got = bytes.Replace(got, []byte(fmt.Sprintf("%q", version.String())), []byte(`"VERSION"`), 1)
+			}
+			golden(t, "endpoints/"+tc.name+".golden", got)
+		})
+	}
+
+	want := []apitest.ActionCall{
+		{Addr: netip.MustParseAddr("10.0.1.2"), Action: api.ActionShutdown, Message: "maintenance"},
+		{Addr: netip.MustParseAddr("10.0.1.2"), Action: api.ActionRefreshIn},
+	}
+	if diff := cmp.Diff(want, b.ActionCalls(), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+}
+
+// TestContractArrays checks the arrays the command-line contract names are
+// [] when empty, never null.
+func TestContractArrays(t *testing.T) {
+	checkLeaks(t)
+	b := &apitest.Backend{RouteList: []api.Route{{Prefix: "10.0.0.0/8", Family: "ipv4-unicast", Peer: "local"}}}
+	srv := apitest.Serve(t, b)
+	sock := srv.Addr().Address
+
+	if got := rawDo(t, sock, "GET", "/v1/neighbors", ""); string(got.body) != "[]\n" {
+		t.Errorf("neighbors with none = %q, want []", got.body)
+	}
+	got := rawDo(t, sock, "GET", "/v1/routes", "").body
+	for _, field := range []string{`"asPath":[]`, `"communities":[]`, `"largeCommunities":[]`, `"extendedCommunities":[]`} {
+		if !bytes.Contains(got, []byte(field)) {
+			t.Errorf("route %s lacks %s", got, field)
+		}
+	}
+	if got := rawDo(t, sock, "GET", "/v1/config/status", "").body; !bytes.Contains(got, []byte(`"resources":[],`)) || !bytes.Contains(got, []byte(`"errors":[]`)) {
+		t.Errorf("config status %s has null lists", got)
+	}
+}
+
+// TestClient runs every Client method against the sample backend.
+func TestClient(t *testing.T) {
+	checkLeaks(t)
+	b := apitest.Sample()
+	srv := apitest.Serve(t, b)
+	c, err := api.NewClient(srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	v, err := c.Version(ctx)
+	if err != nil || v.Version != version.String() || v.API != "v1" {
+		t.Errorf("Version = %+v, %v", v, err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil || st.ASNumber != 65010 || st.RouterID != "10.0.1.10" {
+		t.Errorf("Status = %+v, %v", st, err)
+	}
+	ns, err := c.Neighbors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var addrs []string
+	for _, n := range ns {
+		addrs = append(addrs, n.Address)
+	}
+	if diff := cmp.Diff([]string{"10.0.1.2", "10.0.1.11", "10.0.1.12", "10.0.1.13", "2001:db8::2"}, addrs); diff != "" {
+		t.Errorf("neighbours not sorted by address (-want +got):\n%s", diff)
+	}
+	d, err := c.Neighbor(ctx, netip.MustParseAddr("10.0.1.2"))
+	if err != nil || d.RouterID != "10.0.0.1" || d.LastNotificationReceived.Message != "maintenance window" {
+		t.Errorf("Neighbor = %+v, %v", d, err)
+	}
+	_, err = c.Neighbor(ctx, netip.MustParseAddr("192.0.2.9"))
+	if !api.IsNotFound(err) || err.Error() != "no such neighbor 192.0.2.9; `godwit neighbors` lists the configured ones" {
+		t.Errorf("unknown neighbour: %v", err)
+	}
+	res, err := c.NeighborActionResult(ctx, netip.MustParseAddr("10.0.1.2"), api.ActionReset, "new firmware")
+	if err != nil || res != (api.ActionResult{Address: "10.0.1.2", Action: api.ActionReset, Message: "new firmware"}) {
+		t.Errorf("NeighborAction = %+v, %v", res, err)
+	}
+	cs, err := c.ConfigStatus(ctx)
+	if err != nil || cs.Generation != 3 || len(cs.Resources) != 3 {
+		t.Errorf("ConfigStatus = %+v, %v", cs, err)
+	}
+
+	var got []api.Route
+	err = c.Routes(ctx, api.RouteQuery{Prefix: "10.2.0.0/16"}, func(r api.Route) error {
+		got = append(got, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(b.RouteList[:2], got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("Routes (-want +got):\n%s", diff)
+	}
+	if q := b.RouteQueries(); q[len(q)-1].Family != "ipv4-unicast" {
+		t.Errorf("the server did not infer the family: %+v", q[len(q)-1])
+	}
+
+	err = c.Routes(ctx, api.RouteQuery{VRF: "red"}, func(api.Route) error { return nil })
+	var e *api.Error
+	if !errors.As(err, &e) || e.Status != 404 || e.Message != "no such VRF red" {
+		t.Errorf("unknown VRF: %v", err)
+	}
+}
+
+// TestStreamErrorAfterStart checks that a Backend failing mid-stream
+// reaches the client as an *Error after the paths sent so far.
+func TestStreamErrorAfterStart(t *testing.T) {
+	checkLeaks(t)
+	b := &apitest.Backend{RoutesFunc: func(ctx context.Context, q api.RouteQuery, emit func(api.Route) error) error {
+		for i := range 2 {
+			if err := emit(api.Route{Prefix: fmt.Sprintf("10.%d.0.0/16", i)}); err != nil {
+				return err
+			}
+		}
+		return api.Unavailable("the table is being rebuilt", "try again in a moment")
+	}}
+	srv := apitest.Serve(t, b)
+	c, err := api.NewClient(srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n := 0
+	err = c.Routes(context.Background(), api.RouteQuery{}, func(api.Route) error { n++; return nil })
+	if n != 2 || err == nil || err.Error() != "the table is being rebuilt; try again in a moment" {
+		t.Errorf("got %d routes and %v", n, err)
+	}
+	raw := rawDo(t, srv.Addr().Address, "GET", "/v1/routes", "")
+	lines := strings.Split(strings.TrimSpace(string(raw.body)), "\n")
+	if raw.status != 200 || len(lines) != 3 || lines[2] != `{"error":"the table is being rebuilt","hint":"try again in a moment"}` {
+		t.Errorf("raw stream: %d %q", raw.status, raw.body)
+	}
+}
+
+// TestConcurrentClients runs requests from several goroutines at once.
+func TestConcurrentClients(t *testing.T) {
+	checkLeaks(t)
+	srv := apitest.Serve(t, apitest.Sample())
+	c, err := api.NewClient(srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if _, err := c.Neighbors(context.Background()); err != nil {
+					errs <- err
+					return
+				}
+				if err := c.Routes(context.Background(), api.RouteQuery{}, func(api.Route) error { return nil }); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

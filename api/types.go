@@ -1,0 +1,457 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The JSON types of the API. Field names are camelCase and belong to the
+// command-line contract (DESIGN.md): add fields, never rename one. Slices
+// that the contract calls arrays marshal as [] when empty, never null.
+// No type here has a field for a password or a key, so none can leak.
+
+// SessionState is a BGP session state, named as in RFC 4271 §8.2.2.
+type SessionState string
+
+// The RFC 4271 session states.
+const (
+	StateIdle        SessionState = "Idle"
+	StateConnect     SessionState = "Connect"
+	StateActive      SessionState = "Active"
+	StateOpenSent    SessionState = "OpenSent"
+	StateOpenConfirm SessionState = "OpenConfirm"
+	StateEstablished SessionState = "Established"
+)
+
+// PeerType says why a neighbour exists, in calicoctl's words.
+type PeerType string
+
+// The peer types the daemon reports.
+const (
+	// PeerTypeGlobal is a BGPPeer that applies to every node.
+	PeerTypeGlobal PeerType = "global"
+	// PeerTypeMesh is a session of the node-to-node mesh.
+	PeerTypeMesh PeerType = "node-to-node mesh"
+	// PeerTypeNodeSpecific is a BGPPeer selected for this node only.
+	PeerTypeNodeSpecific PeerType = "node specific"
+	// PeerTypeRRClient is a route-reflector client of this speaker.
+	PeerTypeRRClient PeerType = "route reflector client"
+	// PeerTypeBGPaaS is a workload session (BGP as a Service).
+	PeerTypeBGPaaS PeerType = "bgpaas"
+)
+
+// Neighbor is one line of the neighbour summary (GET /v1/neighbors).
+type Neighbor struct {
+	// Address is the neighbour's address (netip.Addr text form).
+	Address string `json:"address"`
+	// ASN is the neighbour's AS number, as configured.
+	ASN uint32 `json:"asn"`
+	// State is the session state (RFC 4271 name).
+	State SessionState `json:"state"`
+	// PeerType is why the session exists (PeerType constants).
+	PeerType PeerType `json:"peerType"`
+	// Description is the operator's text for the neighbour, if any.
+	Description string `json:"description,omitempty"`
+	// VRF is the VRF the session belongs to; empty for the default one.
+	VRF string `json:"vrf,omitempty"`
+	// PrefixesReceived counts the prefixes in the neighbour's
+	// Adj-RIB-In, before import policy; PrefixesAccepted those that
+	// import policy let through; PrefixesAdvertised those in its
+	// Adj-RIB-Out. All families together.
+	PrefixesReceived   uint64 `json:"prefixesReceived"`
+	PrefixesAccepted   uint64 `json:"prefixesAccepted"`
+	PrefixesAdvertised uint64 `json:"prefixesAdvertised"`
+	// MessagesReceived and MessagesSent count BGP messages of every type
+	// since the daemon started.
+	MessagesReceived uint64 `json:"messagesReceived"`
+	MessagesSent     uint64 `json:"messagesSent"`
+	// UptimeSeconds is how long the session has been Established; 0 in
+	// any other state.
+	UptimeSeconds int64 `json:"uptimeSeconds"`
+	// Since is the time of the last state change (RFC 3339); omitted when
+	// the state never changed.
+	Since time.Time `json:"since,omitzero"`
+	// Info is a short explanation like calicoctl's INFO column:
+	// "Established", "Connect Socket: Connection refused",
+	// "Idle (admin shutdown)".
+	Info string `json:"info"`
+	// AdminShutdown is set while an operator keeps the session down
+	// (ActionShutdown).
+	AdminShutdown bool `json:"adminShutdown"`
+}
+
+// Timer is a session timer in seconds, as configured and as negotiated in
+// the OPEN exchange (0 when no session has been negotiated).
+type Timer struct {
+	Configured uint32 `json:"configured"`
+	Negotiated uint32 `json:"negotiated"`
+}
+
+// Capability is one BGP capability (RFC 5492) of a session.
+type Capability struct {
+	// Code is the IANA capability code.
+	Code uint8 `json:"code"`
+	// Name is the capability's name, e.g. "multiprotocol",
+	// "4-octet-as", "route-refresh", "graceful-restart", "add-path".
+	Name string `json:"name"`
+	// Sent and Received say whether the capability was in our OPEN and in
+	// the neighbour's; Negotiated whether the session uses it.
+	Sent       bool `json:"sent"`
+	Received   bool `json:"received"`
+	Negotiated bool `json:"negotiated"`
+	// SentDetail and ReceivedDetail are the capability's values as text,
+	// e.g. "ipv4-unicast" or "restart time 120s".
+	SentDetail     string `json:"sentDetail,omitempty"`
+	ReceivedDetail string `json:"receivedDetail,omitempty"`
+}
+
+// MessageCounts counts BGP messages of one direction by type.
+type MessageCounts struct {
+	Open         uint64 `json:"open"`
+	Update       uint64 `json:"update"`
+	Notification uint64 `json:"notification"`
+	Keepalive    uint64 `json:"keepalive"`
+	RouteRefresh uint64 `json:"routeRefresh"`
+	Total        uint64 `json:"total"`
+}
+
+// Counters are a session's message and event counters since the daemon
+// started.
+type Counters struct {
+	Sent     MessageCounts `json:"sent"`
+	Received MessageCounts `json:"received"`
+	// PrefixesWithdrawn counts withdrawn NLRI received.
+	PrefixesWithdrawn uint64 `json:"prefixesWithdrawn"`
+	// EstablishedTransitions counts entries into Established.
+	EstablishedTransitions uint64 `json:"establishedTransitions"`
+}
+
+// Notification is a NOTIFICATION message sent or received (RFC 4271 §4.5).
+type Notification struct {
+	Code        uint8  `json:"code"`
+	Subcode     uint8  `json:"subcode"`
+	CodeName    string `json:"codeName"`
+	SubcodeName string `json:"subcodeName,omitempty"`
+	// Data is the data field in hex, when it is not a shutdown message.
+	Data string `json:"data,omitempty"`
+	// Message is the RFC 9003 shutdown communication, if any.
+	Message string    `json:"message,omitempty"`
+	Time    time.Time `json:"time,omitzero"`
+}
+
+// FamilyPrefixes counts one address family's prefixes of a session.
+type FamilyPrefixes struct {
+	Family     string `json:"family"`
+	Received   uint64 `json:"received"`
+	Accepted   uint64 `json:"accepted"`
+	Advertised uint64 `json:"advertised"`
+}
+
+// NeighborDetail is everything about one neighbour (GET
+// /v1/neighbors/{addr}); its JSON object has the fields of Neighbor and
+// these.
+type NeighborDetail struct {
+	Neighbor
+	// LocalAddress is the session's local address (the configured one
+	// before the session is up); LocalASN the AS number we speak as.
+	LocalAddress string `json:"localAddress,omitempty"`
+	LocalASN     uint32 `json:"localASN"`
+	// RouterID is the neighbour's BGP Identifier from its OPEN.
+	RouterID string `json:"routerID,omitempty"`
+	// LocalPort and RemotePort are the session's TCP ports.
+	LocalPort  uint16 `json:"localPort,omitempty"`
+	RemotePort uint16 `json:"remotePort,omitempty"`
+	// HoldTime and KeepaliveTime in seconds.
+	HoldTime      Timer `json:"holdTime"`
+	KeepaliveTime Timer `json:"keepaliveTime"`
+	// Families are the address families negotiated, spelt as in
+	// BGPPeer.families ("ipv4-unicast"); ConfiguredFamilies those
+	// configured.
+	Families           []string `json:"families"`
+	ConfiguredFamilies []string `json:"configuredFamilies"`
+	// Prefixes breaks the prefix counts down by family.
+	Prefixes     []FamilyPrefixes `json:"prefixes"`
+	Capabilities []Capability     `json:"capabilities"`
+	Counters     Counters         `json:"counters"`
+	// LastError is the last reason the session went down or failed to
+	// come up, as text.
+	LastError                string        `json:"lastError,omitempty"`
+	LastNotificationSent     *Notification `json:"lastNotificationSent,omitempty"`
+	LastNotificationReceived *Notification `json:"lastNotificationReceived,omitempty"`
+	// FlapCount counts drops from Established.
+	FlapCount uint64 `json:"flapCount"`
+	// ConnectRetryCounter is RFC 4271's ConnectRetryCounter.
+	ConnectRetryCounter uint64 `json:"connectRetryCounter"`
+	// ShutdownMessage is the text given with the administrative shutdown
+	// in force (AdminShutdown).
+	ShutdownMessage string `json:"shutdownMessage,omitempty"`
+	// Passive is set when the session only accepts connections.
+	Passive bool `json:"passive"`
+	// RouteReflectorClient is set when the neighbour is our client.
+	RouteReflectorClient bool `json:"routeReflectorClient"`
+	// ImportPolicy and ExportPolicy name the attached RoutePolicies.
+	ImportPolicy string `json:"importPolicy,omitempty"`
+	ExportPolicy string `json:"exportPolicy,omitempty"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null.
+func (d NeighborDetail) MarshalJSON() ([]byte, error) {
+	type plain NeighborDetail
+	p := plain(d)
+	p.Families = nonNil(p.Families)
+	p.ConfiguredFamilies = nonNil(p.ConfiguredFamilies)
+	p.Prefixes = nonNil(p.Prefixes)
+	p.Capabilities = nonNil(p.Capabilities)
+	return json.Marshal(p)
+}
+
+// Origin is the ORIGIN attribute as text.
+type Origin string
+
+// The ORIGIN values (RFC 4271 §5.1.1).
+const (
+	OriginIGP        Origin = "IGP"
+	OriginEGP        Origin = "EGP"
+	OriginIncomplete Origin = "incomplete"
+)
+
+// Code is the one-letter code `show bgp` prints at the end of the path.
+func (o Origin) Code() string {
+	switch o {
+	case OriginIGP:
+		return "i"
+	case OriginEGP:
+		return "e"
+	}
+	return "?"
+}
+
+// Route is one path to a prefix (GET /v1/routes, one per NDJSON line).
+type Route struct {
+	// Prefix is the prefix in CIDR form, or the route's text form for
+	// VPN ("RD:prefix") and EVPN.
+	Prefix string `json:"prefix"`
+	// Family is the address family, spelt as in BGPPeer.families.
+	Family string `json:"family"`
+	// VRF is the table the path is in; empty for the default VRF.
+	VRF string `json:"vrf,omitempty"`
+	// PathID is the ADD-PATH path identifier (RFC 7911), 0 without it.
+	PathID  uint32 `json:"pathId"`
+	NextHop string `json:"nextHop"`
+	// ASPath lists the AS numbers of the AS_PATH in path order, set
+	// members included; ASPathText is the path as FRR prints it
+	// (FormatASPath); ASPathSegments keeps the segment structure.
+	ASPath         []uint32        `json:"asPath"`
+	ASPathText     string          `json:"asPathText"`
+	ASPathSegments []ASPathSegment `json:"asPathSegments,omitempty"`
+	Origin         Origin          `json:"origin"`
+	// LocalPreference is LOCAL_PREF, or the default (100) when the path
+	// has none.
+	LocalPreference uint32 `json:"localPreference"`
+	// MED is MULTI_EXIT_DISC, 0 when absent.
+	MED uint32 `json:"med"`
+	// Communities are RFC 1997 communities as "a:b"; LargeCommunities
+	// RFC 8092 ones as "a:b:c"; ExtendedCommunities RFC 4360 ones as
+	// text, e.g. "rt:65000:1".
+	Communities         []string `json:"communities"`
+	LargeCommunities    []string `json:"largeCommunities"`
+	ExtendedCommunities []string `json:"extendedCommunities"`
+	// Best marks the path the decision process chose; Multipath one of
+	// the equal-cost paths installed with it.
+	Best      bool `json:"best"`
+	Multipath bool `json:"multipath"`
+	// Peer is the address of the neighbour the path came from, or
+	// "local" for a path this speaker originates.
+	Peer string `json:"peer"`
+	// Internal is set for a path learned over iBGP.
+	Internal bool `json:"internal,omitempty"`
+	// Filtered is set, in a --received listing only, for a path import
+	// policy rejected.
+	Filtered bool `json:"filtered,omitempty"`
+	// Stale is set for a path kept through a peer's graceful restart.
+	Stale bool `json:"stale"`
+	// Since is when the path was last updated.
+	Since time.Time `json:"since,omitzero"`
+	// OriginatorID and ClusterList are the route-reflection attributes
+	// (RFC 4456).
+	OriginatorID string   `json:"originatorID,omitempty"`
+	ClusterList  []string `json:"clusterList,omitempty"`
+	// Labels are the MPLS labels of a VPN or labelled route.
+	Labels []uint32 `json:"labels,omitempty"`
+}
+
+// MarshalJSON writes the contract's arrays as [] rather than null.
+func (r Route) MarshalJSON() ([]byte, error) { return json.Marshal(r.wire()) }
+
+// routeWire is Route without its MarshalJSON method, so that the listing
+// encodes a route in one pass.
+type routeWire Route
+
+// wire returns r with the contract's arrays non-nil.
+func (r Route) wire() routeWire {
+	p := routeWire(r)
+	p.ASPath = nonNil(p.ASPath)
+	p.Communities = nonNil(p.Communities)
+	p.LargeCommunities = nonNil(p.LargeCommunities)
+	p.ExtendedCommunities = nonNil(p.ExtendedCommunities)
+	return p
+}
+
+// PeerCounts summarises the neighbours of a speaker.
+type PeerCounts struct {
+	Configured  int `json:"configured"`
+	Established int `json:"established"`
+	// Down counts configured neighbours not Established (admin shutdown
+	// included).
+	Down int `json:"down"`
+}
+
+// Status is the speaker's overview (GET /v1/status).
+type Status struct {
+	RouterID string `json:"routerID"`
+	ASNumber uint32 `json:"asNumber"`
+	// Version is godwitd's version.
+	Version string `json:"version"`
+	// StartedAt is when the daemon started; UptimeSeconds how long ago.
+	StartedAt     time.Time  `json:"startedAt,omitzero"`
+	UptimeSeconds int64      `json:"uptimeSeconds"`
+	Peers         PeerCounts `json:"peers"`
+	// Routes counts the paths in the Loc-RIBs, all VRFs and families.
+	Routes uint64 `json:"routes"`
+}
+
+// ResourceCount is the number of resources of one kind.
+type ResourceCount struct {
+	Kind  string `json:"kind"`
+	Count int    `json:"count"`
+}
+
+// ConfigStatus is the state of the configuration (GET /v1/config/status).
+type ConfigStatus struct {
+	// Source is where the configuration comes from (a file path).
+	Source string `json:"source"`
+	// Generation counts successful applies; AppliedAt is the last one.
+	Generation uint64    `json:"generation"`
+	AppliedAt  time.Time `json:"appliedAt,omitzero"`
+	// Resources counts the resources in force by kind, in the order of
+	// the resource model.
+	Resources []ResourceCount `json:"resources"`
+	// LastAttempt is the last load or reload; OK whether it was applied.
+	// When it was not, Errors says why (one error a line, naming the
+	// document and field) and the daemon kept its previous configuration.
+	LastAttempt time.Time `json:"lastAttempt,omitzero"`
+	OK          bool      `json:"ok"`
+	Errors      []string  `json:"errors"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null.
+func (c ConfigStatus) MarshalJSON() ([]byte, error) {
+	type plain ConfigStatus
+	p := plain(c)
+	p.Resources = nonNil(p.Resources)
+	p.Errors = nonNil(p.Errors)
+	return json.Marshal(p)
+}
+
+// VersionInfo is the answer of GET /v1/version.
+type VersionInfo struct {
+	// Version is godwitd's build version.
+	Version string `json:"version"`
+	// API is the API's version, the path prefix without its slash.
+	API string `json:"api"`
+}
+
+// APIVersion is the version of this API, the first element of every path.
+const APIVersion = "v1"
+
+// Action is what NeighborAction asks the daemon to do to a session.
+type Action string
+
+// The neighbour actions (POST /v1/neighbors/{addr}/{action}).
+const (
+	// ActionReset closes the session with a Cease (administrative reset,
+	// RFC 4486) and lets it come up again.
+	ActionReset Action = "reset"
+	// ActionShutdown closes the session with a Cease (administrative
+	// shutdown) and keeps it down until ActionEnable.
+	ActionShutdown Action = "shutdown"
+	// ActionEnable undoes ActionShutdown.
+	ActionEnable Action = "enable"
+	// ActionRefreshIn asks the neighbour to resend its routes
+	// (ROUTE-REFRESH, RFC 2918), or re-runs import policy over the
+	// Adj-RIB-In when it is kept.
+	ActionRefreshIn Action = "refresh-in"
+	// ActionRefreshOut resends our routes to the neighbour.
+	ActionRefreshOut Action = "refresh-out"
+)
+
+// Actions lists every Action.
+var Actions = []Action{ActionReset, ActionShutdown, ActionEnable, ActionRefreshIn, ActionRefreshOut}
+
+// TakesMessage reports whether the action carries an RFC 9003 shutdown
+// communication.
+func (a Action) TakesMessage() bool { return a == ActionReset || a == ActionShutdown }
+
+// ActionRequest is the optional body of POST /v1/neighbors/{addr}/{action}.
+type ActionRequest struct {
+	// Message is the RFC 9003 shutdown communication sent with the Cease
+	// (reset and shutdown only; at most 255 octets of UTF-8).
+	Message string `json:"message,omitempty"`
+}
+
+// ActionResult is the answer of POST /v1/neighbors/{addr}/{action}.
+type ActionResult struct {
+	Address string `json:"address"`
+	Action  Action `json:"action"`
+	Message string `json:"message,omitempty"`
+}
+
+// EventKind says what an Event is about.
+type EventKind string
+
+// The kinds of Event, also the values of the watch endpoint's kinds
+// parameter.
+const (
+	KindNeighbor EventKind = "neighbor"
+	KindRoute    EventKind = "route"
+	KindConfig   EventKind = "config"
+)
+
+// EventKinds lists every EventKind.
+var EventKinds = []EventKind{KindNeighbor, KindRoute, KindConfig}
+
+// EventOp says what happened.
+type EventOp string
+
+// The event operations. A watch first sends the current state as
+// OpSnapshot events, then one OpSynced event (with no Kind), then changes
+// as OpUpdate and OpDelete events.
+const (
+	OpSnapshot EventOp = "snapshot"
+	OpSynced   EventOp = "synced"
+	OpUpdate   EventOp = "update"
+	OpDelete   EventOp = "delete"
+)
+
+// Event is one item of the watch feed (GET /v1/watch, one per NDJSON
+// line). Exactly one of Neighbor, Route and Config is set, matching Kind,
+// except in the OpSynced event, which carries none.
+type Event struct {
+	Op   EventOp   `json:"op"`
+	Kind EventKind `json:"kind,omitempty"`
+	// Time is when the change happened (the time of the snapshot for
+	// OpSnapshot and OpSynced).
+	Time     time.Time     `json:"time,omitzero"`
+	Neighbor *Neighbor     `json:"neighbor,omitempty"`
+	Route    *Route        `json:"route,omitempty"`
+	Config   *ConfigStatus `json:"config,omitempty"`
+}
+
+// nonNil returns s, or an empty slice when s is nil, so that it marshals
+// as [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,443 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godwit-bgp/godwit/api"
+	"github.com/godwit-bgp/godwit/api/apitest"
+	"github.com/godwit-bgp/godwit/internal/version"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// result is what one run of the CLI printed and returned.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// godwit runs the CLI in-process with args, at apitest.Epoch in UTC.
+func godwit(t *testing.T, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	g := &globals{now: func() time.Time { return apitest.Epoch }, loc: time.UTC}
+	code := runWith(context.Background(), g, args, strings.NewReader(""), &stdout, &stderr)
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+// serve serves b on a temporary socket and returns the --api flag for it.
+func serve(t *testing.T, b api.Backend) []string {
+	t.Helper()
+	srv := apitest.Serve(t, b)
+	return []string{"--api", srv.Addr().String()}
+}
+
+// checkOneLineError checks a failed run: the exit status, nothing on
+// stdout, and one line "godwit: ..." on stderr.
+func checkOneLineError(t *testing.T, r result, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit status %d, want %d (stderr %q)", r.code, code, r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout not empty on failure: %q", r.stdout)
+	}
+	if !strings.HasPrefix(r.stderr, "godwit: ") || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+		t.Errorf("stderr is not one line \"godwit: REASON\": %q", r.stderr)
+	}
+}
+
+// decodeOne decodes stdout as exactly one JSON document.
+func decodeOne(t *testing.T, stdout string, v any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		t.Fatalf("stdout has more than one JSON document:\n%s", stdout)
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got; -update rewrites it):\n%s", path, diff)
+	}
+}
+
+// TestGolden compares the text (and some JSON) output of the commands
+// with golden files.
+func TestGolden(t *testing.T) {
+	b := apitest.Sample()
+	apiFlag := serve(t, b)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"status", []string{"status"}},
+		{"status_json", []string{"status", "-o", "json"}},
+		{"neighbors", []string{"neighbors"}},
+		{"neighbor", []string{"neighbor", "10.0.1.2"}},
+		{"neighbor_shutdown", []string{"neighbor", "10.0.1.13"}},
+		{"neighbor_down", []string{"neighbor", "10.0.1.12"}},
+		{"neighbor_action", []string{"neighbor", "10.0.1.2", "shutdown", "--message", "maintenance until 14:00"}},
+		{"neighbor_action_json", []string{"neighbor", "10.0.1.2", "refresh", "out", "-o", "json"}},
+		{"routes", []string{"routes"}},
+		{"routes_prefix", []string{"routes", "192.0.2.1"}},
+		{"routes_received", []string{"routes", "--peer", "10.0.1.2", "--received"}},
+		{"routes_vrf", []string{"routes", "--vrf", "blue"}},
+		{"routes_none", []string{"routes", "--family", "l2vpn-evpn"}},
+		{"routes_json", []string{"routes", "--best", "--family", "ipv4-unicast", "-o", "json"}},
+		{"config_status", []string{"config", "status"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := godwit(t, append(apiFlag, tc.args...)...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			golden(t, tc.name, r.stdout)
+		})
+	}
+}
+
+func TestStatusNoPeers(t *testing.T) {
+	apiFlag := serve(t, &apitest.Backend{StatusInfo: api.Status{ASNumber: 65010, RouterID: "10.0.1.10", Version: "1.2.3-test"}})
+	r := godwit(t, append(apiFlag, "status")...)
+	want := "godwit is running (AS 65010, router ID 10.0.1.10, version 1.2.3-test).\nIPv4 BGP status\nNo IPv4 peers found.\n\nIPv6 BGP status\nNo IPv6 peers found.\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("exit %d, stdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
+	}
+}
+
+// TestNeighborsJSON checks the contract: a JSON array of objects with
+// address and state strings and numeric counters.
+func TestNeighborsJSON(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	r := godwit(t, append(apiFlag, "neighbors", "-o", "json")...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	var ns []map[string]any
+	decodeOne(t, r.stdout, &ns)
+	if len(ns) != 5 {
+		t.Fatalf("%d neighbours, want 5", len(ns))
+	}
+	states := map[string]bool{"Idle": true, "Connect": true, "Active": true, "OpenSent": true, "OpenConfirm": true, "Established": true}
+	for _, n := range ns {
+		if _, ok := n["address"].(string); !ok {
+			t.Errorf("address is not a string: %v", n)
+		}
+		if s, ok := n["state"].(string); !ok || !states[s] {
+			t.Errorf("state is not an RFC 4271 name: %v", n["state"])
+		}
+		for _, k := range []string{"asn", "prefixesReceived", "prefixesAccepted", "prefixesAdvertised", "uptimeSeconds"} {
+			if _, ok := n[k].(json.Number); !ok {
+				t.Errorf("%s of %v is %T, not a number", k, n["address"], n[k])
+			}
+		}
+	}
+	if ns[0]["address"] != "10.0.1.2" || ns[0]["asn"] != json.Number("65100") || ns[0]["prefixesAccepted"] != json.Number("3") || ns[0]["uptimeSeconds"] != json.Number("7512") {
+		t.Errorf("first neighbour = %v", ns[0])
+	}
+}
+
+func TestNeighborsJSONEmpty(t *testing.T) {
+	apiFlag := serve(t, &apitest.Backend{})
+	r := godwit(t, append(apiFlag, "neighbors", "-o", "json")...)
+	if r.code != 0 || r.stdout != "[]\n" || r.stderr != "" {
+		t.Errorf("no neighbours: exit %d, stdout %q, stderr %q; want [] and exit 0", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestRoutesJSON checks the contract's fields and types.
+func TestRoutesJSON(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	r := godwit(t, append(apiFlag, "routes", "-o", "json")...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	var rs []map[string]any
+	decodeOne(t, r.stdout, &rs)
+	if len(rs) != 7 {
+		t.Fatalf("%d routes, want the 7 of the default VRF", len(rs))
+	}
+	for _, rt := range rs {
+		for _, k := range []string{"prefix", "nextHop", "asPathText", "origin", "peer"} {
+			if _, ok := rt[k].(string); !ok {
+				t.Errorf("%s of %v is %T, not a string", k, rt["prefix"], rt[k])
+			}
+		}
+		for _, k := range []string{"localPreference", "med"} {
+			if _, ok := rt[k].(json.Number); !ok {
+				t.Errorf("%s of %v is %T, not a number", k, rt["prefix"], rt[k])
+			}
+		}
+		if _, ok := rt["best"].(bool); !ok {
+			t.Errorf("best of %v is not a bool", rt["prefix"])
+		}
+		path, ok := rt["asPath"].([]any)
+		if !ok {
+			t.Errorf("asPath of %v is %T, not an array", rt["prefix"], rt["asPath"])
+		}
+		for _, asn := range path {
+			if _, ok := asn.(json.Number); !ok {
+				t.Errorf("asPath of %v holds %T", rt["prefix"], asn)
+			}
+		}
+		if _, ok := rt["communities"].([]any); !ok {
+			t.Errorf("communities of %v is %T, not an array", rt["prefix"], rt["communities"])
+		}
+	}
+	if rs[0]["asPathText"] != "65100 64512 {64513 64514}" || fmt.Sprint(rs[0]["asPath"]) != "[65100 64512 64513 64514]" {
+		t.Errorf("first route's path: %v / %v", rs[0]["asPathText"], rs[0]["asPath"])
+	}
+}
+
+func TestRoutesJSONEmpty(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		backend *apitest.Backend
+		args    []string
+	}{
+		{"empty table", &apitest.Backend{}, nil},
+		{"nothing matches", apitest.Sample(), []string{"203.0.113.0/24"}},
+		{"family without routes", apitest.Sample(), []string{"--family", "ipv6-vpn"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			apiFlag := serve(t, tc.backend)
+			r := godwit(t, append(append(apiFlag, "routes", "-o", "json"), tc.args...)...)
+			if r.code != 0 || r.stdout != "[]\n" || r.stderr != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q; want [] and exit 0", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// TestRoutesJSONLarge checks a listing of many routes is one valid array.
+func TestRoutesJSONLarge(t *testing.T) {
+	const n = 20_000
+	b := &apitest.Backend{RoutesFunc: func(ctx context.Context, q api.RouteQuery, emit func(api.Route) error) error {
+		for i := range n {
+			if err := emit(api.Route{Prefix: fmt.Sprintf("10.%d.%d.0/24", i>>8, i&0xff), Family: "ipv4-unicast", Origin: api.OriginIGP, Peer: "local"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+	apiFlag := serve(t, b)
+	r := godwit(t, append(apiFlag, "routes", "-o", "json")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rs []api.Route
+	decodeOne(t, r.stdout, &rs)
+	if len(rs) != n || rs[n-1].Prefix != "10.78.31.0/24" {
+		t.Errorf("got %d routes", len(rs))
+	}
+}
+
+func TestUnknownNeighbor(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	for _, args := range [][]string{
+		{"neighbor", "192.0.2.9"},
+		{"neighbor", "192.0.2.9", "-o", "json"},
+		{"neighbor", "192.0.2.9", "reset"},
+	} {
+		r := godwit(t, append(apiFlag, args...)...)
+		checkOneLineError(t, r, 1)
+		if want := "godwit: no such neighbor 192.0.2.9; `godwit neighbors` lists the configured ones\n"; r.stderr != want {
+			t.Errorf("%v: stderr %q, want %q", args, r.stderr, want)
+		}
+	}
+}
+
+func TestNoDaemon(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "godwitd.sock")
+	for _, args := range [][]string{{"status"}, {"neighbors", "-o", "json"}, {"routes", "-o", "json"}} {
+		r := godwit(t, append([]string{"--api", sock}, args...)...)
+		checkOneLineError(t, r, 1)
+		want := "godwit: cannot reach godwitd at " + sock + ": no such file (is godwitd running? start it with `godwitd --config FILE`, or pass --api)\n"
+		if r.stderr != want {
+			t.Errorf("%v: stderr %q, want %q", args, r.stderr, want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate" for "godwit"`},
+		{[]string{}, "no command given"},
+		{[]string{"config"}, "config needs a subcommand"},
+		{[]string{"--api", "http://x:1", "status"}, `API address "http://x:1": unknown scheme "http"`},
+		{[]string{"status", "-o", "yaml"}, "-o yaml: the output formats are text and json"},
+		{[]string{"status", "--bogus"}, "unknown flag: --bogus"},
+		{[]string{"status", "extra"}, "status takes no arguments"},
+		{[]string{"routes", "--received"}, "received and advertised routes are per neighbour; add --peer ADDR"},
+		{[]string{"routes", "--peer", "10.0.1.2", "--received", "--advertised"}, "received and advertised exclude each other"},
+		{[]string{"routes", "--family", "ipv4"}, `unknown address family "ipv4"`},
+		{[]string{"routes", "10.0.0.0/33"}, `bad prefix "10.0.0.0/33"`},
+		{[]string{"neighbor"}, "neighbor takes an address"},
+		{[]string{"neighbor", "router"}, `"router" is not a neighbor address`},
+		{[]string{"neighbor", "10.0.1.2", "reboot"}, `unknown neighbor action "reboot"`},
+		{[]string{"neighbor", "10.0.1.2", "refresh"}, "refresh takes in or out"},
+		{[]string{"neighbor", "10.0.1.2", "enable", "--message", "x"}, "--message goes with reset and shutdown only"},
+		{[]string{"config", "validate"}, "validate takes one file"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := godwit(t, append(apiFlag, tc.args...)...)
+			checkOneLineError(t, r, 2)
+			if !strings.HasPrefix(r.stderr, "godwit: "+tc.want) {
+				t.Errorf("stderr %q, want it to start with %q", r.stderr, "godwit: "+tc.want)
+			}
+		})
+	}
+}
+
+func TestNeighborActions(t *testing.T) {
+	b := apitest.Sample()
+	apiFlag := serve(t, b)
+	for _, args := range [][]string{
+		{"10.0.1.2", "reset"},
+		{"10.0.1.2", "reset", "-m", "new firmware"},
+		{"10.0.1.2", "shutdown", "--message", "bye"},
+		{"10.0.1.2", "enable"},
+		{"10.0.1.2", "refresh", "in"},
+		{"10.0.1.2", "refresh", "out"},
+	} {
+		if r := godwit(t, append(append(apiFlag, "neighbor"), args...)...); r.code != 0 {
+			t.Errorf("%v: exit %d, %s", args, r.code, r.stderr)
+		}
+	}
+	var got []string
+	for _, c := range b.ActionCalls() {
+		got = append(got, fmt.Sprintf("%s %s %q", c.Addr, c.Action, c.Message))
+	}
+	want := []string{
+		`10.0.1.2 reset ""`, `10.0.1.2 reset "new firmware"`, `10.0.1.2 shutdown "bye"`,
+		`10.0.1.2 enable ""`, `10.0.1.2 refresh-in ""`, `10.0.1.2 refresh-out ""`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	r := godwit(t, append(apiFlag, "version")...)
+	want := fmt.Sprintf("godwit version %s\ngodwitd version %s (API v1 at %s)\n", version.String(), version.String(), apiFlag[1])
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("exit %d, stdout %q, want %q", r.code, r.stdout, want)
+	}
+
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	r = godwit(t, "--api", sock, "version", "-o", "json")
+	var out versionOutput
+	decodeOne(t, r.stdout, &out)
+	if r.code != 0 || out.Client != version.String() || out.Daemon != nil || !strings.Contains(out.DaemonError, "cannot reach godwitd") {
+		t.Errorf("without a daemon: exit %d, %+v", r.code, out)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	r := godwit(t, "config", "validate", "testdata/config/minimal.yaml")
+	want := "testdata/config/minimal.yaml: OK (3 resources: 1 BGPConfiguration, 1 Announcement, 1 BGPPeer)\n"
+	if r.code != 0 || r.stdout != want || r.stderr != "" {
+		t.Errorf("valid file: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+
+	r = godwit(t, "config", "validate", "testdata/config/bad.yaml")
+	if r.code != 1 || r.stderr != "godwit: testdata/config/bad.yaml: 4 errors\n" {
+		t.Errorf("bad file: exit %d, stderr %q", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 4 {
+		t.Errorf("want the 4 errors one a line:\n%s", r.stdout)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "testdata/config/bad.yaml: document ") {
+			t.Errorf("error line does not name the file and document: %q", l)
+		}
+	}
+
+	r = godwit(t, "config", "validate", "testdata/config/bad.yaml", "-o", "json")
+	var out validateOutput
+	decodeOne(t, r.stdout, &out)
+	if r.code != 1 || out.OK || len(out.Errors) != 4 {
+		t.Errorf("bad file, JSON: exit %d, %+v", r.code, out)
+	}
+
+	r = godwit(t, "config", "validate", "testdata/config/missing.yaml")
+	checkOneLineError(t, r, 1)
+}
+
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		r := godwit(t, "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, "godwit") {
+			t.Errorf("completion %s: exit %d, %d bytes", shell, r.code, len(r.stdout))
+		}
+	}
+}
+
+// TestTCPAPI runs a command against the TLS listener with --token-file and
+// --ca-file.
+func TestTCPAPI(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := apitest.WriteCert(t, dir)
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.NewServer(apitest.Sample(), api.ServerConfig{
+		Addr: apitest.SocketPath(t), Logger: apitest.Logger(t),
+		TCP: &api.TCPConfig{Addr: "127.0.0.1:0", CertFile: cert, KeyFile: key, TokenFile: token},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	addr := "https://" + srv.TCPAddr().String()
+
+	r := godwit(t, "--api", addr, "--token-file", token, "--ca-file", cert, "neighbors", "-o", "json")
+	var ns []api.Neighbor
+	decodeOne(t, r.stdout, &ns)
+	if r.code != 0 || len(ns) != 5 {
+		t.Errorf("with token: exit %d, %d neighbours, stderr %q", r.code, len(ns), r.stderr)
+	}
+	r = godwit(t, "--api", addr, "--ca-file", cert, "neighbors")
+	checkOneLineError(t, r, 1)
+	if !strings.Contains(r.stderr, "missing or wrong bearer token") {
+		t.Errorf("without token: %q", r.stderr)
+	}
+}
