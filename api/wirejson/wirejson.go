@@ -133,12 +133,12 @@ type RouteRefresh struct {
 // Update is an UPDATE message: the attributes, and the routes it
 // announces and withdraws in every family.
 type Update struct {
-	EndOfRIB   string       `json:"endOfRIB,omitempty"`
-	Attributes *Attributes  `json:"attributes,omitempty"`
-	Announced  []Route      `json:"announced"`
-	Withdrawn  []Route      `json:"withdrawn"`
-	AttrList   []RawAttr    `json:"attributeList"`
-	Disabled   []string     `json:"disabledFamilies,omitempty"`
+	EndOfRIB   string      `json:"endOfRIB,omitempty"`
+	Attributes *Attributes `json:"attributes,omitempty"`
+	Announced  []Route     `json:"announced"`
+	Withdrawn  []Route     `json:"withdrawn"`
+	AttrList   []RawAttr   `json:"attributeList"`
+	Disabled   []string    `json:"disabledFamilies,omitempty"`
 }
 
 // RawAttr is one path attribute as received.
@@ -152,31 +152,31 @@ type RawAttr struct {
 
 // Attributes are the path attributes by name.
 type Attributes struct {
-	Origin              string         `json:"origin,omitempty"`
-	ASPath              []uint32       `json:"asPath,omitempty"`
-	ASPathText          *string        `json:"asPathText,omitempty"`
-	ASPathSegments      []Segment      `json:"asPathSegments,omitempty"`
-	AS4Path             []Segment      `json:"as4Path,omitempty"`
-	NextHop             string         `json:"nextHop,omitempty"`
-	MED                 *uint32        `json:"med,omitempty"`
-	LocalPreference     *uint32        `json:"localPreference,omitempty"`
-	AtomicAggregate     bool           `json:"atomicAggregate,omitempty"`
-	Aggregator          *Aggregator    `json:"aggregator,omitempty"`
-	AS4Aggregator       *Aggregator    `json:"as4Aggregator,omitempty"`
-	Communities         []string       `json:"communities,omitempty"`
-	OriginatorID        string         `json:"originatorID,omitempty"`
-	ClusterList         []string       `json:"clusterList,omitempty"`
-	ExtendedCommunities []string       `json:"extendedCommunities,omitempty"`
-	RouteTargets        []string       `json:"routeTargets,omitempty"`
-	IPv6ExtCommunities  []string       `json:"ipv6ExtendedCommunities,omitempty"`
-	LargeCommunities    []string       `json:"largeCommunities,omitempty"`
-	PMSITunnel          *PMSITunnel    `json:"pmsiTunnel,omitempty"`
-	TunnelEncap         []Tunnel       `json:"tunnelEncapsulation,omitempty"`
-	AIGP                *uint64        `json:"aigp,omitempty"`
-	OTC                 *uint32        `json:"otc,omitempty"`
-	MPReach             *MPReach       `json:"mpReach,omitempty"`
-	MPUnreach           *MPUnreach     `json:"mpUnreach,omitempty"`
-	Unknown             []RawAttr      `json:"unknown,omitempty"`
+	Origin              string      `json:"origin,omitempty"`
+	ASPath              []uint32    `json:"asPath,omitempty"`
+	ASPathText          *string     `json:"asPathText,omitempty"`
+	ASPathSegments      []Segment   `json:"asPathSegments,omitempty"`
+	AS4Path             []Segment   `json:"as4Path,omitempty"`
+	NextHop             string      `json:"nextHop,omitempty"`
+	MED                 *uint32     `json:"med,omitempty"`
+	LocalPreference     *uint32     `json:"localPreference,omitempty"`
+	AtomicAggregate     bool        `json:"atomicAggregate,omitempty"`
+	Aggregator          *Aggregator `json:"aggregator,omitempty"`
+	AS4Aggregator       *Aggregator `json:"as4Aggregator,omitempty"`
+	Communities         []string    `json:"communities,omitempty"`
+	OriginatorID        string      `json:"originatorID,omitempty"`
+	ClusterList         []string    `json:"clusterList,omitempty"`
+	ExtendedCommunities []string    `json:"extendedCommunities,omitempty"`
+	RouteTargets        []string    `json:"routeTargets,omitempty"`
+	IPv6ExtCommunities  []string    `json:"ipv6ExtendedCommunities,omitempty"`
+	LargeCommunities    []string    `json:"largeCommunities,omitempty"`
+	PMSITunnel          *PMSITunnel `json:"pmsiTunnel,omitempty"`
+	TunnelEncap         []Tunnel    `json:"tunnelEncapsulation,omitempty"`
+	AIGP                *uint64     `json:"aigp,omitempty"`
+	OTC                 *uint32     `json:"otc,omitempty"`
+	MPReach             *MPReach    `json:"mpReach,omitempty"`
+	MPUnreach           *MPUnreach  `json:"mpUnreach,omitempty"`
+	Unknown             []RawAttr   `json:"unknown,omitempty"`
 }
 
 // Segment is one AS_PATH segment.
