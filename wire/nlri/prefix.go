@@ -134,7 +134,7 @@ func (it *Iter) Next() bool {
 }
 
 func (it *Iter) fail(rest []byte, format string, args ...any) {
-	it.err = fault.Update(fault.SessionReset, iana.UpdateInvalidNetworkField, rest, format, args...)
+	it.err = malformed(rest, format, args...)
 }
 
 // Prefix returns the current prefix.
@@ -162,17 +162,17 @@ func Count(b []byte, afi iana.AFI, addPath bool) (int, error) {
 	for off := 0; off < len(b); n++ {
 		if addPath {
 			if len(b)-off < 5 {
-				return n, fault.Update(fault.SessionReset, iana.UpdateInvalidNetworkField, b[off:], "ADD-PATH NLRI truncated")
+				return n, malformed(b[off:], "ADD-PATH NLRI truncated")
 			}
 			off += 4
 		}
 		bits := int(b[off])
 		if bits > max {
-			return n, fault.Update(fault.SessionReset, iana.UpdateInvalidNetworkField, b[off:], "prefix length %d exceeds %d", bits, max)
+			return n, malformed(b[off:], "prefix length %d exceeds %d", bits, max)
 		}
 		off += 1 + (bits+7)/8
 		if off > len(b) {
-			return n, fault.Update(fault.SessionReset, iana.UpdateInvalidNetworkField, nil, "prefix of length /%d runs past the end of the field", bits)
+			return n, malformed(nil, "prefix of length /%d runs past the end of the field", bits)
 		}
 	}
 	return n, nil
