@@ -1,0 +1,125 @@
+package rib
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/godwit-bgp/godwit/wire/attr"
+)
+
+// Attrs is one interned attribute set. It is immutable once interned and
+// shared by every path that carries the same attributes, in every table of
+// the speaker, so comparing two paths' attributes is a pointer compare.
+type Attrs struct {
+	// key is the canonical encoding (attr.Canonical): attributes sorted
+	// by code with canonical flags, the identity of the set.
+	key  string
+	refs int
+
+	// List is the decoded attributes, in canonical order.
+	List attr.List
+
+	// Decoded once for the decision process.
+	LocalPref      uint32
+	HasLocalPref   bool
+	MED            uint32
+	HasMED         bool
+	Origin         attr.OriginCode
+	ASPathLen      int    // RFC 4271 §9.1.2.2 a: an AS_SET counts 1, confederation segments 0
+	NeighborAS     uint32 // first AS of the path; 0 for a path with none (local, iBGP-originated)
+	OriginatorID   netip.Addr
+	ClusterListLen int
+	NextHop        netip.Addr
+}
+
+// Key is the canonical encoding of the set.
+func (a *Attrs) Key() string { return a.key }
+
+// Table interns attribute sets for one speaker. Its lifetime is the
+// speaker's: there is no package-level cache (STYLE.md §5). It is safe for
+// concurrent use; mu guards sets and every Attrs.refs.
+type Table struct {
+	mu   sync.Mutex
+	sets map[string]*Attrs
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table {
+	return &Table{sets: map[string]*Attrs{}}
+}
+
+// Len is the number of distinct sets held.
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.sets)
+}
+
+// Intern returns the shared set for l, adding one reference. l is encoded
+// canonically (4-octet AS numbers), so the same attributes received from
+// a 2-octet and a 4-octet peer intern to one set once AS4_PATH has been
+// merged by the caller. scratch is a reusable buffer for the encoding;
+// Intern returns it (possibly grown) for the next call.
+func (t *Table) Intern(l attr.List, scratch []byte) (*Attrs, []byte) {
+	scratch = attr.Canonical(scratch[:0], l, attr.Options{AS4: true})
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if a, ok := t.sets[string(scratch)]; ok { // no allocation for the lookup
+		a.refs++
+		return a, scratch
+	}
+	a := newAttrs(string(scratch), l)
+	a.refs = 1
+	t.sets[a.key] = a
+	return a, scratch
+}
+
+// Retain adds a reference to a, which must come from this table.
+func (t *Table) Retain(a *Attrs) {
+	t.mu.Lock()
+	a.refs++
+	t.mu.Unlock()
+}
+
+// Release drops a reference; the last one removes the set.
+func (t *Table) Release(a *Attrs) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a.refs--
+	if a.refs <= 0 {
+		delete(t.sets, a.key)
+	}
+}
+
+func newAttrs(key string, l attr.List) *Attrs {
+	a := &Attrs{key: key, List: l}
+	if lp, ok := l.LocalPref(); ok {
+		a.LocalPref, a.HasLocalPref = lp.Value, true
+	}
+	if m, ok := l.MED(); ok {
+		a.MED, a.HasMED = m.Value, true
+	}
+	if o, ok := l.Origin(); ok {
+		a.Origin = o.Value
+	} else {
+		a.Origin = attr.OriginIncomplete
+	}
+	if p, ok := l.ASPath(); ok {
+		a.ASPathLen = p.Length()
+		a.NeighborAS, _ = p.First()
+	}
+	if id, ok := l.OriginatorID(); ok {
+		a.OriginatorID = id.ID
+	}
+	if cl, ok := l.ClusterList(); ok {
+		a.ClusterListLen = len(cl.IDs)
+	}
+	if nh, ok := l.NextHop(); ok {
+		a.NextHop = nh.Addr
+	} else if mp, ok := l.MPReach(); ok {
+		if g, _, _, err := mp.NextHops(); err == nil {
+			a.NextHop = g
+		}
+	}
+	return a
+}
