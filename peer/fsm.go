@@ -468,6 +468,14 @@ func (f *FSM) connectOrActive(ev Event, a *actions) {
 		f.connectRetryCounter = 0
 		f.toIdle(a, false)
 	case ConnectRetryTimerExpires:
+		if f.cfg.Passive {
+			// A passive peer waits for the peer to connect (§8.1.1
+			// PassiveTcpEstablishment); it never dials, as FRR, BIRD,
+			// GoBGP and OpenBGPD do not.
+			a.start(ConnectRetryTimer, f.jitter(f.cfg.ConnectRetryTime))
+			f.state = Active
+			return
+		}
 		if f.state == Connect {
 			a.add(DropConnection)
 		}

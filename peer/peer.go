@@ -40,6 +40,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -122,6 +123,9 @@ type Peer struct {
 	secondary *conn
 	nextID    uint64
 	dialStop  context.CancelFunc
+	// dialGen numbers dials; a result whose number is not the latest
+	// belongs to a dial already given up on and is ignored.
+	dialGen uint64
 
 	stats stats
 }
@@ -205,6 +209,9 @@ func (p *Peer) Start(ctx context.Context) {
 // for a daemon shutdown without graceful restart) and waits until every
 // goroutine of the peer has ended.
 func (p *Peer) Stop(sub iana.CeaseSubcode, hard bool) {
+	if p.cancel == nil {
+		return // never started
+	}
 	p.command(command{op: "stop", hard: hard, message: "", cfg: Config{}, reply: nil, hardSub: sub})
 	p.cancel()
 	p.wg.Wait()
@@ -298,7 +305,7 @@ func (p *Peer) handle(e event) (exit bool) {
 	case evAccept:
 		p.accept(e.nc)
 	case evDialed:
-		p.dialed(e.c, e.nc, e.err)
+		p.dialed(e.c, e.gen, e.nc, e.err)
 	case evTimer:
 		p.timerFired(e.c, e.timer, e.gen)
 	case evFSM:
@@ -440,8 +447,8 @@ func (p *Peer) accept(nc net.Conn) {
 }
 
 // dialed takes the dialer's result for conn c.
-func (p *Peer) dialed(c *conn, nc net.Conn, err error) {
-	if !p.live(c) || c.t != nil || (c.fsm.State() != Connect) {
+func (p *Peer) dialed(c *conn, gen uint64, nc net.Conn, err error) {
+	if gen != p.dialGen || !p.live(c) || c.t != nil || (c.fsm.State() != Connect) {
 		if nc != nil {
 			nc.Close()
 		}
@@ -458,12 +465,9 @@ func (p *Peer) dialed(c *conn, nc net.Conn, err error) {
 }
 
 func (p *Peer) dialError(err error) string {
-	cfg := p.config()
-	if errors.Is(err, context.DeadlineExceeded) && cfg.Password != "" {
-		return fmt.Sprintf("Connect: no answer from %s; a TCP MD5 password is configured, and the kernel drops segments whose key does not match without a word: check that both sides use the same password (a rising TcpExtTCPMD5Failure or TcpExtTCPMD5Unexpected in `nstat -az` on either side confirms it)", cfg.Remote)
-	}
-	if errors.Is(err, context.DeadlineExceeded) && cfg.MinTTL > 0 {
-		return fmt.Sprintf("Connect: no answer from %s; TTL security (GTSM) is on: check that the peer sends TTL 255 (FRR: ttl-security hops)", cfg.Remote)
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return p.noAnswer()
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Err != nil {
@@ -472,12 +476,29 @@ func (p *Peer) dialError(err error) string {
 	return "Connect: " + err.Error()
 }
 
+// noAnswer explains a connection attempt that got no answer, pointing at
+// the silent failures: a TCP MD5 key mismatch and GTSM.
+func (p *Peer) noAnswer() string {
+	cfg := p.config()
+	switch {
+	case cfg.Password != "":
+		return fmt.Sprintf("Connect: no answer from %s; a TCP MD5 password is configured, and the kernel drops segments whose key does not match without a word: check that both sides use the same password (a rising TcpExtTCPMD5Failure or TcpExtTCPMD5Unexpected in `nstat -az` on either side confirms it)", cfg.Remote)
+	case cfg.MinTTL > 0:
+		return fmt.Sprintf("Connect: no answer from %s; TTL security (GTSM) is on: check that the peer sends TTL 255 (FRR: neighbor ... ttl-security hops N)", cfg.Remote)
+	}
+	return fmt.Sprintf("Connect: no answer from %s (is it reachable, and does it accept connections from us?)", cfg.Remote)
+}
+
 // timerFired handles a timer's expiry, ignoring stale ones.
 func (p *Peer) timerFired(c *conn, t Timer, gen uint64) {
 	if !p.live(c) || c.timerGen[t] != gen {
 		return
 	}
 	c.timers[t] = nil
+	if t == ConnectRetryTimer && c.fsm.State() == Connect && c.t == nil && p.dialStop != nil {
+		// The dial got no answer for a whole ConnectRetryTime.
+		p.stats.setError(p.noAnswer())
+	}
 	if t == HoldTimer && c.fsm.State() >= OpenConfirm {
 		// The reader records every message; the hold timer only expires
 		// when nothing came for the whole hold time, and never while the
@@ -717,8 +738,12 @@ func (p *Peer) startDial(c *conn) {
 	if timeout == 0 {
 		timeout = 120 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(p.ctx, timeout)
+	// The ConnectRetryTimer ends an unanswered dial; the context only
+	// bounds it should the timer not.
+	ctx, cancel := context.WithTimeout(p.ctx, timeout+5*time.Second)
 	p.dialStop = cancel
+	p.dialGen++
+	gen := p.dialGen
 	dc := transport.DialConfig{Remote: cfg.Remote, Local: cfg.Local, Password: cfg.Password, TTL: cfg.TTL, MinTTL: cfg.MinTTL}
 	p.wg.Add(1)
 	go func() {
@@ -730,7 +755,7 @@ func (p *Peer) startDial(c *conn) {
 			nc.Close()
 			return
 		}
-		if !p.post(event{kind: evDialed, c: c, nc: nc, err: err}) && nc != nil {
+		if !p.post(event{kind: evDialed, c: c, gen: gen, nc: nc, err: err}) && nc != nil {
 			nc.Close()
 		}
 	}()
