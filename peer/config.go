@@ -66,7 +66,7 @@ type Config struct {
 	// Passive never dials.
 	Passive bool
 
-	HoldTime         time.Duration // proposed; default 90 s
+	HoldTime         time.Duration // proposed; 0 means 90 s, HoldTimeZero proposes 0 (no keepalives)
 	MinHoldTime      time.Duration // refuse less (0: any, but not 1-2 s)
 	KeepaliveTime    time.Duration // 0: a third of the hold time
 	ConnectRetryTime time.Duration // default 120 s
@@ -98,10 +98,18 @@ func (c *Config) families() []nlri.Family {
 	return []nlri.Family{nlri.IPv4Unicast}
 }
 
+// HoldTimeZero proposes a hold time of 0 (RFC 4271 §4.2: no KEEPALIVEs
+// and no hold timer), which the zero Duration cannot say since it means
+// "the default".
+const HoldTimeZero time.Duration = -1
+
 func (c *Config) withDefaults() Config {
 	d := *c
-	if d.HoldTime == 0 {
+	switch {
+	case d.HoldTime == 0:
 		d.HoldTime = 90 * time.Second
+	case d.HoldTime < 0:
+		d.HoldTime = 0
 	}
 	if d.Key.Addr == (netip.Addr{}) {
 		d.Key.Addr = d.Remote.Addr().Unmap()

@@ -172,7 +172,7 @@ func (t *link) readLoop() {
 			}
 			graceful := t.graceful()
 			c.p.opt.Handler.SessionDown(s, t.downErr, graceful)
-			c.p.stats.sessionDown()
+			c.p.stats.sessionDown(s)
 		}
 	}()
 	rd := transport.NewReader(nc)

@@ -393,6 +393,12 @@ func (f *FSM) idle(ev Event, a *actions) {
 			return
 		}
 		f.start(a)
+	case ManualStop:
+		// Waiting out the damping back-off: an operator's stop must keep
+		// the session down, not let the idle hold timer restart it.
+		f.enabled = false
+		f.connectRetryCounter = 0
+		a.stop(IdleHoldTimer)
 	}
 	// Every other event leaves Idle as it is (§8.2.2 Idle, last paragraph).
 }

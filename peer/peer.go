@@ -101,6 +101,10 @@ type Options struct {
 	Dial func(ctx context.Context, cfg transport.DialConfig) (net.Conn, error)
 	// Metrics receives counters; nil discards them.
 	Metrics *Metrics
+	// OnStateChange, when set, is called on the driver goroutine after
+	// every state change of the peer (its primary connection). It must
+	// not block and must not call the Peer's methods.
+	OnStateChange func(k Key, from, to State)
 }
 
 // Peer is one configured neighbour. Create it with New, run it with Start,
@@ -196,8 +200,10 @@ type command struct {
 	reply   chan error
 }
 
-// Start runs the peer: it begins connecting (or listening, when passive)
-// unless cfg says it is shut down. ctx bounds the peer's life.
+// Start runs the peer: it begins connecting (or waiting for the peer to
+// connect, when passive). A peer that is to stay down starts with Start
+// and an immediate Shutdown: a passive peer never dials, and an active one
+// is stopped before its first dial completes. ctx bounds the peer's life.
 func (p *Peer) Start(ctx context.Context) {
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	p.wg.Add(1)
@@ -633,6 +639,9 @@ func (p *Peer) stepConn(c *conn, ev Event) {
 			c.sendUrgent(wire.Keepalive{}.AppendTo(nil, wire.Options{}), iana.MsgKeepalive)
 		case SendNotification:
 			notif = &wire.Notification{Code: a.Code, Subcode: a.Subcode, Data: a.Data}
+			if hardResetRequired(c, notif) {
+				notif = wire.NewHardReset(*notif)
+			}
 			p.stats.notification(true, notif, p.opt.Clock.Now())
 			c.sendUrgent(notif.AppendTo(nil, wire.Options{}), iana.MsgNotification)
 		case StartTimer:
@@ -656,10 +665,42 @@ func (p *Peer) stepConn(c *conn, ev Event) {
 	if before != after {
 		p.log.Debug("state change", "from", before, "to", after, "event", ev.Type, "conn", c.id)
 		p.opt.Metrics.transition(before, after)
+		if c == p.primary && p.opt.OnStateChange != nil {
+			p.opt.OnStateChange(p.config().Key, before, after)
+		}
 	}
 	if after == Idle && c.t == nil {
 		p.promote(c)
 	}
+}
+
+// hardResetRequired applies RFC 8538 §5: once both sides announced the N
+// bit, a Cease that ends the peering for good is sent as a Hard Reset, so
+// that the peer deletes our routes instead of keeping them as stale. The
+// subcodes are those the RFC's table marks "Hard Reset": Maximum Number of
+// Prefixes Reached, Administrative Shutdown and Peer De-configured.
+// Administrative Reset is left to the operator ("provide user control"): it
+// stays graceful unless the caller wraps it, as a planned restart does not.
+func hardResetRequired(c *conn, n *wire.Notification) bool {
+	if n.Code != iana.NotifCease || c.t == nil || c.t.neg == nil || c.t.neg.GracefulRestart == nil ||
+		!c.t.neg.GracefulRestart.Notification || !localNBit(c.t.neg) {
+		return false
+	}
+	switch iana.CeaseSubcode(n.Subcode) {
+	case iana.CeaseMaxPrefixesReached, iana.CeaseAdministrativeShutdown, iana.CeasePeerDeconfigured:
+		return true
+	}
+	return false
+}
+
+// localNBit reports whether our OPEN carried the N bit.
+func localNBit(n *Negotiated) bool {
+	for _, c := range n.LocalCaps {
+		if gr, ok := c.(wire.CapGracefulRestart); ok {
+			return gr.Notification
+		}
+	}
+	return false
 }
 
 // promote keeps the surviving connection as the primary after c ended.

@@ -93,10 +93,14 @@ func (s *stats) setSession(sess *Session) {
 	s.st.Session = sess
 }
 
-func (s *stats) sessionDown() {
+// sessionDown forgets sess, unless a newer session has replaced it already
+// (the old reader can finish after the next session is up).
+func (s *stats) sessionDown(sess *Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.Session = nil
+	if s.st.Session == sess {
+		s.st.Session = nil
+	}
 }
 
 func (s *stats) setError(e string) {
@@ -123,6 +127,12 @@ func (s *stats) notification(sent bool, n *wire.Notification, now time.Time) {
 	r := &NotificationRecord{Time: now, Code: n.Code, Subcode: n.Subcode, Data: append([]byte(nil), n.Data...)}
 	if m, ok := n.ShutdownMessage(); ok {
 		r.Message = m
+	} else if code, sub, data, ok := n.HardResetInner(); ok {
+		// RFC 8538: the shutdown communication travels inside the Hard
+		// Reset; operators want to read it all the same.
+		if m, ok := (&wire.Notification{Code: code, Subcode: sub, Data: data}).ShutdownMessage(); ok {
+			r.Message = m
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
