@@ -17,7 +17,7 @@ build:
 # The whole suite: unit tests, fuzz-corpus replay and interop tests against
 # the real peers in network namespaces (needs root and scripts/install-deps.sh).
 test: build vet
-	$(GO) test -race -timeout 25m ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 # Unit tests only (no root, no peers): interop tests skip themselves.
 test-short:
