@@ -1,0 +1,129 @@
+package rib
+
+// Route keys: what a table is indexed by. A key is a small fixed-size value
+// (no pointers, so a million of them cost the garbage collector nothing to
+// scan), comparable, so it can index a Go map directly.
+//
+// Today there are two, for the unicast families:
+//
+//   - Prefix4: an IPv4 prefix packed into one word, address<<8 | length.
+//   - Prefix6: an IPv6 prefix as 17 bytes, the address then the length.
+//
+// The families that come next get their own key types, still fixed-size
+// and pointer-free, and a LocRIB instantiated for them:
+//
+//   - VPN (RD + prefix, RFC 4364): Prefix4 widened to two words
+//     (struct{ rd uint64; p Prefix4 }), and a [25]byte for VPNv6.
+//   - EVPN (RFC 7432): one fixed-size struct per route type holding its key
+//     fields (RD, ESI, Ethernet tag, MAC, IP), without the attributes that
+//     are not part of the route's identity (labels live with the path).
+//   - ADD-PATH path identifiers (RFC 7911) are not part of the key: they
+//     identify a path within the prefix, so they live in the path record
+//     next to the source, and (source, path ID) names one path.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+)
+
+// Key is what a LocRIB is indexed by: a comparable, fixed-size value
+// without pointers. String is for logs and tests; hash feeds the table's
+// index (index.go), which is why key types are defined in this package.
+type Key interface {
+	comparable
+	String() string
+	hash() uint64
+}
+
+const fib64 = 0x9E3779B97F4A7C15 // 2^64 / golden ratio
+
+func (k Prefix4) hash() uint64 { return uint64(k) * fib64 }
+
+func (k Prefix6) hash() uint64 {
+	hi := binary.BigEndian.Uint64(k[:8])
+	lo := binary.BigEndian.Uint64(k[8:16])
+	h := (hi ^ uint64(k[16])<<56) * fib64
+	h = (h ^ h>>32 ^ lo) * fib64
+	return h ^ h>>29
+}
+
+// Prefix4 is an IPv4 prefix packed as address<<8 | length. Host bits are
+// zero, so each prefix has exactly one key.
+type Prefix4 uint64
+
+// Prefix4From packs p. It reports false when p is not a valid IPv4 prefix.
+func Prefix4From(p netip.Prefix) (Prefix4, bool) {
+	if !p.IsValid() || !p.Addr().Is4() {
+		return 0, false
+	}
+	p = p.Masked()
+	a := p.Addr().As4()
+	return Prefix4(uint64(binary.BigEndian.Uint32(a[:]))<<8 | uint64(p.Bits())), true
+}
+
+// MakePrefix4 packs address a (host order) and length bits, masking the
+// host bits: the form a decoder walking NLRI in place produces cheaply.
+func MakePrefix4(a uint32, bits uint8) Prefix4 {
+	if bits > 32 {
+		bits = 32
+	}
+	if bits < 32 {
+		a &^= ^uint32(0) >> bits
+	}
+	return Prefix4(uint64(a)<<8 | uint64(bits))
+}
+
+// Prefix unpacks k.
+func (k Prefix4) Prefix() netip.Prefix {
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], uint32(k>>8))
+	return netip.PrefixFrom(netip.AddrFrom4(a), int(k&0xff))
+}
+
+func (k Prefix4) String() string { return k.Prefix().String() }
+
+// Prefix6 is an IPv6 prefix: 16 address bytes (host bits zero), then the
+// length. It is a byte array so that a table of them has no padding.
+type Prefix6 [17]byte
+
+// Prefix6From packs p. It reports false when p is not a valid IPv6 prefix
+// (IPv4-mapped addresses are IPv6 here, as on the wire).
+func Prefix6From(p netip.Prefix) (Prefix6, bool) {
+	if !p.IsValid() || !p.Addr().Is6() || p.Addr().Zone() != "" {
+		return Prefix6{}, false
+	}
+	p = p.Masked()
+	var k Prefix6
+	a := p.Addr().As16()
+	copy(k[:16], a[:])
+	k[16] = byte(p.Bits())
+	return k, true
+}
+
+// Prefix unpacks k.
+func (k Prefix6) Prefix() netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom16([16]byte(k[:16])), int(k[16]))
+}
+
+func (k Prefix6) String() string { return k.Prefix().String() }
+
+// MustPrefix4 is Prefix4From for constants in tests and configuration
+// defaults; it panics on a malformed prefix.
+func MustPrefix4(s string) Prefix4 {
+	k, ok := Prefix4From(netip.MustParsePrefix(s))
+	if !ok {
+		panic(fmt.Sprintf("rib: %q is not an IPv4 prefix", s))
+	}
+	return k
+}
+
+// MustPrefix6 is Prefix6From for constants; it panics on a malformed
+// prefix.
+func MustPrefix6(s string) Prefix6 {
+	k, ok := Prefix6From(netip.MustParsePrefix(s))
+	if !ok {
+		panic(fmt.Sprintf("rib: %q is not an IPv6 prefix", s))
+	}
+	return k
+}

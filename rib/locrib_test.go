@@ -1,0 +1,579 @@
+package rib
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/iana"
+	"github.com/google/go-cmp/cmp"
+)
+
+// fixture is a LocRIB with four sources and a few attribute sets:
+//
+//	A, B: eBGP from AS 65001 (multipath candidates together)
+//	C:    eBGP from AS 65002
+//	I:    iBGP
+type fixture struct {
+	t     *testing.T
+	tb    *Table
+	r     *LocRIB[Prefix4]
+	src   map[string]SourceID
+	names map[*Source]string
+	held  []*Attrs // the test's own references, released in done
+}
+
+func newFixture(t *testing.T, opts Options) *fixture {
+	f := &fixture{t: t, tb: NewTable(), src: map[string]SourceID{}, names: map[*Source]string{}}
+	f.r = NewLocRIB[Prefix4](f.tb, opts)
+	for i, s := range []struct {
+		name string
+		as   uint32
+		ibgp bool
+	}{{"A", 65001, false}, {"B", 65001, false}, {"C", 65002, false}, {"I", 65000, true}} {
+		src := &Source{Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), RouterID: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}),
+			AS: s.as, IBGP: s.ibgp}
+		f.src[s.name] = f.r.AddSource(src)
+		f.names[src] = s.name
+	}
+	return f
+}
+
+// attrs interns a set with neighbouring AS nas and LOCAL_PREF lp (0: none)
+// and MED med (-1: none).
+func (f *fixture) attrs(nas uint32, lp uint32, med int64) *Attrs {
+	l := attr.List{
+		&attr.Origin{Value: attr.OriginIGP},
+		&attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{nas, 65100}}}},
+		&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.254")},
+	}
+	if lp != 0 {
+		l = append(l, &attr.LocalPref{Value: lp})
+	}
+	if med >= 0 {
+		l = append(l, &attr.MED{Value: uint32(med)})
+	}
+	a, _ := f.tb.Intern(l, nil)
+	f.held = append(f.held, a)
+	return a
+}
+
+func (f *fixture) label(p *Path) string {
+	s := fmt.Sprintf("%s#%d", f.names[p.Source], p.PathID)
+	if p.Stale {
+		s += "(stale)"
+	}
+	return s
+}
+
+// change is what Drain reported for one prefix, by source name.
+type change struct {
+	Prefix string
+	Best   string
+	MP     []string
+}
+
+func (f *fixture) drain() []change {
+	var out []change
+	f.r.Drain(func(k Prefix4, best *Path, mp []*Path) {
+		c := change{Prefix: k.String()}
+		if best != nil {
+			c.Best = f.label(best)
+			if mp[0] != best {
+				f.t.Errorf("%s: multipath[0] is not the best path", k)
+			}
+		}
+		for _, p := range mp {
+			c.MP = append(c.MP, f.label(p))
+		}
+		out = append(out, c)
+	})
+	return out
+}
+
+func (f *fixture) update(src string, id uint32, p string, a *Attrs) {
+	f.t.Helper()
+	if err := f.r.Update(f.src[src], id, MustPrefix4(p), a); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// done withdraws everything, checks that the table and the attribute
+// sets' reference counts are back to zero.
+func (f *fixture) done() {
+	f.t.Helper()
+	for _, id := range f.src {
+		f.r.WithdrawSource(id)
+	}
+	f.r.Drain(func(Prefix4, *Path, []*Path) {})
+	if f.r.Len() != 0 || f.r.idx.count != 0 {
+		f.t.Errorf("after withdrawing everything: Len %d, index %d", f.r.Len(), f.r.idx.count)
+	}
+	for _, a := range f.held {
+		f.tb.Release(a)
+	}
+	if n := f.tb.Len(); n != 0 {
+		f.t.Errorf("attribute sets still interned after every reference went: %d", n)
+	}
+}
+
+func TestLocRIB(t *testing.T) {
+	type step struct {
+		do   func(f *fixture, a map[string]*Attrs)
+		want []change
+	}
+	relax := func(o *Options) { o.MultipathRelax = true }
+	tests := []struct {
+		name  string
+		opts  func(*Options)
+		steps []step
+	}{
+		{"insert", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 0, "10.0.0.0/24", a["lp100"]) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) {}, nil},
+		}},
+		{"replace-same-attrs-is-no-change", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 0, "10.0.0.0/24", a["lp100"]) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 0, "10.0.0.0/24", a["lp100"]) }, nil},
+		}},
+		{"implicit-withdraw-new-attrs", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 0, "10.0.0.0/24", a["lp100"]) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 0, "10.0.0.0/24", a["lp200"]) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) {
+				if ps, _ := f.r.Lookup(MustPrefix4("10.0.0.0/24")); len(ps) != 1 || ps[0].Attrs != a["lp200"] {
+					f.t.Errorf("implicit withdraw kept %d paths, want the one with the new attributes", len(ps))
+				}
+			}, nil},
+		}},
+		{"withdraw", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 0, "10.0.0.0/24", a["lp100"]) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) {
+				if f.r.Withdraw(f.src["A"], 1, MustPrefix4("10.0.0.0/24")) {
+					f.t.Error("withdrew a path ID never announced")
+				}
+				f.r.Withdraw(f.src["A"], 0, MustPrefix4("10.0.0.0/24"))
+			}, []change{{Prefix: "10.0.0.0/24"}}},
+			{func(f *fixture, a map[string]*Attrs) {
+				if f.r.Len() != 0 {
+					f.t.Errorf("Len %d after the last withdraw", f.r.Len())
+				}
+			}, nil},
+		}},
+		{"withdraw-unknown-prefix", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) { f.r.Withdraw(f.src["A"], 0, MustPrefix4("10.9.0.0/16")) }, nil},
+		}},
+		{"best-path-change", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 0, "10.0.0.0/24", a["lp100"]) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) { f.update("C", 0, "10.0.0.0/24", a["c-lp200"]) },
+				[]change{{"10.0.0.0/24", "C#0", []string{"C#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) { f.update("I", 0, "10.0.0.0/24", a["lp100"]) }, nil}, // worse: no change
+			{func(f *fixture, a map[string]*Attrs) { f.r.Withdraw(f.src["C"], 0, MustPrefix4("10.0.0.0/24")) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+		}},
+		{"multipath-change", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) {
+				f.update("A", 0, "10.0.0.0/24", a["lp100"])
+				f.update("B", 0, "10.0.0.0/24", a["lp100"])
+			}, []change{{"10.0.0.0/24", "A#0", []string{"A#0", "B#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) { f.update("C", 0, "10.0.0.0/24", a["c-lp100"]) }, nil}, // other AS: not in the set
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 7, "10.0.0.0/24", a["lp100"]) }, // ADD-PATH: a second path from A
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0", "B#0", "A#7"}}}},
+			{func(f *fixture, a map[string]*Attrs) { f.r.Withdraw(f.src["B"], 0, MustPrefix4("10.0.0.0/24")) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0", "A#7"}}}},
+			{func(f *fixture, a map[string]*Attrs) { f.r.Withdraw(f.src["A"], 0, MustPrefix4("10.0.0.0/24")) },
+				// C's path (another AS) is now the oldest eBGP path (RFC 5004).
+				[]change{{"10.0.0.0/24", "C#0", []string{"C#0"}}}},
+		}},
+		{"multipath-relax", relax, []step{
+			{func(f *fixture, a map[string]*Attrs) {
+				f.update("A", 0, "10.0.0.0/24", a["lp100"])
+				f.update("C", 0, "10.0.0.0/24", a["c-lp100"])
+			}, []change{{"10.0.0.0/24", "A#0", []string{"A#0", "C#0"}}}},
+		}},
+		{"multipath-max-paths", func(o *Options) { o.MaxPaths = 2 }, []step{
+			{func(f *fixture, a map[string]*Attrs) {
+				f.update("A", 0, "10.0.0.0/24", a["lp100"])
+				f.update("B", 0, "10.0.0.0/24", a["lp100"])
+				f.update("A", 1, "10.0.0.0/24", a["lp100"])
+			}, []change{{"10.0.0.0/24", "A#0", []string{"A#0", "B#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) { f.r.Withdraw(f.src["B"], 0, MustPrefix4("10.0.0.0/24")) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0", "A#1"}}}},
+		}},
+		{"multipath-member-attrs-change", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) {
+				f.update("A", 0, "10.0.0.0/24", a["lp100"])
+				f.update("B", 0, "10.0.0.0/24", a["lp100-med5"])
+			}, []change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+			// B's MED goes from 5 to 0: now equal, joins the set.
+			{func(f *fixture, a map[string]*Attrs) { f.update("B", 0, "10.0.0.0/24", a["lp100"]) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0", "B#0"}}}},
+		}},
+		{"coalescing-flap-storm", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) {
+				for i := 0; i < 100; i++ {
+					f.update("A", 0, "10.0.0.0/24", a["lp100"])
+					f.update("C", 0, "10.0.0.0/24", a["c-lp200"])
+					f.r.Withdraw(f.src["C"], 0, MustPrefix4("10.0.0.0/24"))
+					f.r.Withdraw(f.src["A"], 0, MustPrefix4("10.0.0.0/24"))
+				}
+				f.update("A", 0, "10.0.0.0/24", a["lp200"])
+				f.update("A", 0, "10.1.0.0/16", a["lp100"])
+				if f.r.Pending() != 2 {
+					f.t.Errorf("Pending %d after a flap storm on one prefix and one more, want 2", f.r.Pending())
+				}
+			}, []change{{"10.0.0.0/24", "A#0", []string{"A#0"}}, {"10.1.0.0/16", "A#0", []string{"A#0"}}}},
+		}},
+		{"coalescing-storm-ending-withdrawn", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) { f.update("A", 0, "10.0.0.0/24", a["lp100"]) },
+				[]change{{"10.0.0.0/24", "A#0", []string{"A#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) {
+				for i := 0; i < 50; i++ {
+					f.r.Withdraw(f.src["A"], 0, MustPrefix4("10.0.0.0/24"))
+					f.update("A", 0, "10.0.0.0/24", a["lp200"])
+				}
+				f.r.Withdraw(f.src["A"], 0, MustPrefix4("10.0.0.0/24"))
+			}, []change{{Prefix: "10.0.0.0/24"}}},
+		}},
+		{"stale-mark-and-sweep", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) {
+				f.update("A", 0, "10.0.0.0/24", a["lp200"])
+				f.update("A", 0, "10.0.1.0/24", a["lp100"])
+				f.update("B", 0, "10.0.1.0/24", a["lp100"])
+			}, []change{{"10.0.0.0/24", "A#0", []string{"A#0"}}, {"10.0.1.0/24", "A#0", []string{"A#0", "B#0"}}}},
+			// Session A goes down with graceful restart: nothing changes.
+			{func(f *fixture, a map[string]*Attrs) {
+				if n := f.r.MarkStale(f.src["A"]); n != 2 {
+					f.t.Errorf("MarkStale marked %d paths, want 2", n)
+				}
+				ps, _ := f.r.Lookup(MustPrefix4("10.0.0.0/24"))
+				if !ps[0].Stale {
+					f.t.Error("path not marked stale")
+				}
+			}, nil},
+			// A comes back and re-announces only 10.0.0.0/24, then End-of-RIB.
+			{func(f *fixture, a map[string]*Attrs) {
+				f.update("A", 0, "10.0.0.0/24", a["lp200"])
+				if n := f.r.SweepStale(f.src["A"]); n != 1 {
+					f.t.Errorf("SweepStale removed %d paths, want 1", n)
+				}
+				ps, _ := f.r.Lookup(MustPrefix4("10.0.0.0/24"))
+				if ps[0].Stale {
+					f.t.Error("re-announced path still stale")
+				}
+			}, []change{{"10.0.1.0/24", "B#0", []string{"B#0"}}}},
+		}},
+		{"withdraw-source", nil, []step{
+			{func(f *fixture, a map[string]*Attrs) {
+				f.update("A", 0, "10.0.0.0/24", a["lp100"])
+				f.update("A", 1, "10.0.0.0/24", a["lp100"])
+				f.update("A", 0, "10.0.1.0/24", a["lp100"])
+				f.update("C", 0, "10.0.1.0/24", a["c-lp100"])
+				f.update("C", 0, "10.0.2.0/24", a["c-lp100"])
+			}, []change{{"10.0.0.0/24", "A#0", []string{"A#0", "A#1"}}, {"10.0.1.0/24", "A#0", []string{"A#0"}},
+				{"10.0.2.0/24", "C#0", []string{"C#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) {
+				if n := f.r.WithdrawSource(f.src["A"]); n != 3 {
+					f.t.Errorf("WithdrawSource removed %d paths, want 3", n)
+				}
+			}, []change{{Prefix: "10.0.0.0/24"}, {"10.0.1.0/24", "C#0", []string{"C#0"}}}},
+			{func(f *fixture, a map[string]*Attrs) {
+				if f.r.Len() != 2 {
+					f.t.Errorf("Len %d, want 2", f.r.Len())
+				}
+			}, nil},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := NewOptions()
+			if tc.opts != nil {
+				tc.opts(&o)
+			}
+			f := newFixture(t, o)
+			a := map[string]*Attrs{
+				"lp100":      f.attrs(65001, 100, -1),
+				"lp100-med5": f.attrs(65001, 100, 5),
+				"lp200":      f.attrs(65001, 200, -1),
+				"c-lp100":    f.attrs(65002, 100, -1),
+				"c-lp200":    f.attrs(65002, 200, -1),
+			}
+			for i, s := range tc.steps {
+				s.do(f, a)
+				if diff := cmp.Diff(s.want, f.drain()); diff != "" {
+					t.Errorf("step %d: changes (-want +got):\n%s", i, diff)
+				}
+			}
+			f.done()
+		})
+	}
+}
+
+func TestLocRIBIPv6(t *testing.T) {
+	tb := NewTable()
+	r := NewLocRIB[Prefix6](tb, NewOptions())
+	a := r.AddSource(&Source{Addr: netip.MustParseAddr("2001:db8::1"), RouterID: netip.MustParseAddr("10.0.0.1"), AS: 65001})
+	b := r.AddSource(&Source{Addr: netip.MustParseAddr("2001:db8::2"), RouterID: netip.MustParseAddr("10.0.0.2"), AS: 65001})
+	set, _ := tb.Intern(attr.List{
+		&attr.Origin{Value: attr.OriginIGP},
+		&attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{65001}}}},
+	}, nil)
+	keys := []string{"2001:db8::/32", "2001:db8:1::/48", "2001:db8:1::/64", "::/0", "2001:db8:1::1/128"}
+	for _, k := range keys {
+		if err := r.Update(a, 0, MustPrefix6(k), set); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Update(b, 0, MustPrefix6(k), set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	r.Drain(func(k Prefix6, best *Path, mp []*Path) {
+		got = append(got, fmt.Sprintf("%s %s %d", k, best.Source.Addr, len(mp)))
+	})
+	want := []string{"2001:db8::/32 2001:db8::1 2", "2001:db8:1::/48 2001:db8::1 2", "2001:db8:1::/64 2001:db8::1 2",
+		"::/0 2001:db8::1 2", "2001:db8:1::1/128 2001:db8::1 2"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("changes (-want +got):\n%s", diff)
+	}
+	if k := MustPrefix6("2001:db8:1:2:3::/48"); k != MustPrefix6("2001:db8:1::/48") {
+		t.Errorf("host bits not masked: %s", k)
+	}
+	r.WithdrawSource(a)
+	r.WithdrawSource(b)
+	n := 0
+	r.Drain(func(k Prefix6, best *Path, mp []*Path) {
+		n++
+		if best != nil {
+			t.Errorf("%s still has a best path", k)
+		}
+	})
+	if n != len(keys) {
+		t.Errorf("%d withdrawals, want %d", n, len(keys))
+	}
+	tb.Release(set)
+	if tb.Len() != 0 {
+		t.Errorf("attribute set still interned")
+	}
+}
+
+func TestPrefix4(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"10.0.0.0/8", "10.0.0.0/8"},
+		{"10.1.2.3/8", "10.0.0.0/8"},
+		{"0.0.0.0/0", "0.0.0.0/0"},
+		{"255.255.255.255/32", "255.255.255.255/32"},
+		{"192.0.2.128/25", "192.0.2.128/25"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			k := MustPrefix4(tc.in)
+			if k.String() != tc.want {
+				t.Errorf("got %s, want %s", k, tc.want)
+			}
+			p := netip.MustParsePrefix(tc.in)
+			a := p.Addr().As4()
+			if m := MakePrefix4(uint32(a[0])<<24|uint32(a[1])<<16|uint32(a[2])<<8|uint32(a[3]), uint8(p.Bits())); m != k {
+				t.Errorf("MakePrefix4 = %s, want %s", m, k)
+			}
+		})
+	}
+	if _, ok := Prefix4From(netip.MustParsePrefix("2001:db8::/32")); ok {
+		t.Error("an IPv6 prefix packed as IPv4")
+	}
+	if _, ok := Prefix6From(netip.MustParsePrefix("10.0.0.0/8")); ok {
+		t.Error("an IPv4 prefix packed as IPv6")
+	}
+}
+
+// TestLocRIBModel runs random operations against the table and a naive
+// model (a map of path sets, Select on every read) and compares every
+// prefix's selection and the change feed's final states.
+func TestLocRIBModel(t *testing.T) {
+	for _, o := range []Options{NewOptions(), {MaxPaths: 1}, {MaxPaths: 3, MultipathRelax: true, DeterministicMED: true}} {
+		t.Run(fmt.Sprintf("%+v", o), func(t *testing.T) {
+			f := newFixture(t, o)
+			sets := []*Attrs{f.attrs(65001, 100, -1), f.attrs(65001, 100, 5), f.attrs(65001, 200, -1),
+				f.attrs(65002, 100, -1), f.attrs(65002, 100, 3), f.attrs(65003, 90, -1)}
+			srcs := []string{"A", "B", "C", "I"}
+			type pk struct {
+				src SourceID
+				id  uint32
+			}
+			type mpath struct {
+				a   *Attrs
+				seq uint64
+			}
+			model := map[Prefix4]map[pk]mpath{}
+			var seq uint64
+			rng := rand.New(rand.NewPCG(1, 2))
+			keys := make([]Prefix4, 40)
+			for i := range keys {
+				keys[i] = MakePrefix4(0x0a000000|uint32(i)<<8, 24)
+			}
+			reported := map[Prefix4]change{}
+			drainModel := func() {
+				f.r.Drain(func(k Prefix4, best *Path, mp []*Path) {
+					c := change{Prefix: k.String()}
+					for _, p := range mp {
+						c.MP = append(c.MP, fmt.Sprintf("%s#%d/%p", f.names[p.Source], p.PathID, p.Attrs))
+					}
+					reported[k] = c
+				})
+			}
+			for i := 0; i < 20000; i++ {
+				k := keys[rng.IntN(len(keys))]
+				s := f.src[srcs[rng.IntN(len(srcs))]]
+				id := uint32(rng.IntN(3))
+				switch op := rng.IntN(100); {
+				case op < 55:
+					a := sets[rng.IntN(len(sets))]
+					if err := f.r.Update(s, id, k, a); err != nil {
+						t.Fatal(err)
+					}
+					if model[k] == nil {
+						model[k] = map[pk]mpath{}
+					}
+					if old, ok := model[k][pk{s, id}]; ok && old.a == a {
+						break
+					}
+					seq++
+					model[k][pk{s, id}] = mpath{a, 0}
+				case op < 95:
+					f.r.Withdraw(s, id, k)
+					delete(model[k], pk{s, id})
+				case op < 97:
+					f.r.WithdrawSource(s)
+					for _, m := range model {
+						for p := range m {
+							if p.src == s {
+								delete(m, p)
+							}
+						}
+					}
+				default:
+					drainModel()
+				}
+			}
+			drainModel()
+			for _, k := range keys {
+				ps, nsel := f.r.Lookup(k)
+				if len(ps) != len(model[k]) {
+					t.Fatalf("%s: %d paths, model has %d", k, len(ps), len(model[k]))
+				}
+				// Select over the table's own paths (the model has no ages:
+				// the check is that the stored selection is Select's answer
+				// and the feed's last report is the stored selection).
+				ptrs := make([]*Path, len(ps))
+				for i := range ps {
+					ptrs[i] = &ps[i]
+					m, ok := model[k][pk{f.src[f.names[ps[i].Source]], ps[i].PathID}]
+					if !ok || m.a != ps[i].Attrs {
+						t.Fatalf("%s: path %s not in the model", k, f.label(&ps[i]))
+					}
+				}
+				var want []string
+				if len(ptrs) > 0 {
+					best, mp := o.Select(ptrs, nil)
+					if best != 0 {
+						t.Errorf("%s: best is at %d, want 0", k, best)
+					}
+					if nsel != len(mp) {
+						t.Errorf("%s: %d selected, Select says %d", k, nsel, len(mp))
+					}
+					for _, i := range mp {
+						want = append(want, fmt.Sprintf("%s#%d/%p", f.names[ps[i].Source], ps[i].PathID, ps[i].Attrs))
+					}
+				}
+				got := reported[k].MP
+				// The multipath set is compared as a set after the best.
+				if len(got) > 1 {
+					slices.Sort(got[1:])
+				}
+				if len(want) > 1 {
+					slices.Sort(want[1:])
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s: last reported selection (-want +got):\n%s", k, diff)
+				}
+			}
+			f.done()
+		})
+	}
+}
+
+// TestLocRIBLarge fills enough prefixes from enough sources (16, so runs
+// grow to 16 records) for the index to grow and shift and the slab to
+// compact during the load, then checks every prefix's path count against
+// a model while withdrawing.
+func TestLocRIBLarge(t *testing.T) {
+	f := newFixture(t, NewOptions())
+	for i := 4; i < 16; i++ {
+		src := &Source{Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}), RouterID: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), AS: 65001}
+		name := fmt.Sprintf("S%d", i)
+		f.src[name] = f.r.AddSource(src)
+		f.names[src] = name
+	}
+	set := f.attrs(65001, 100, -1)
+	keys := benchKeys(50000)
+	count := map[Prefix4]int{}
+	for s := SourceID(0); s < 16; s++ {
+		for i, k := range keys {
+			if (i+int(s))%7 == 0 {
+				continue
+			}
+			if err := f.r.Update(s, 0, k, set); err != nil {
+				t.Fatal(err)
+			}
+			count[k]++
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, k := range keys {
+			ps, nsel := f.r.Lookup(k)
+			if len(ps) != count[k] || (count[k] > 0) != (nsel > 0) {
+				t.Fatalf("%s: %s has %d paths (%d selected), want %d", when, k, len(ps), nsel, count[k])
+			}
+		}
+		if f.r.Len() != f.r.idx.count-f.r.Pending()+f.pendingLive() {
+			t.Fatalf("%s: Len %d, index %d", when, f.r.Len(), f.r.idx.count)
+		}
+	}
+	check("loaded")
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, k := range keys {
+		if rng.IntN(2) == 0 {
+			continue
+		}
+		for s := SourceID(0); s < 16; s++ {
+			if f.r.Withdraw(s, 0, k) {
+				count[k]--
+			}
+		}
+	}
+	check("half withdrawn")
+	f.r.Drain(func(Prefix4, *Path, []*Path) {})
+	f.r.Compact()
+	check("compacted")
+	f.done()
+}
+
+// pendingLive counts dirty entries that still have paths.
+func (f *fixture) pendingLive() int {
+	n := 0
+	for _, ei := range f.r.dirty {
+		if f.r.entries[ei].n > 0 {
+			n++
+		}
+	}
+	return n
+}
