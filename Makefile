@@ -7,7 +7,7 @@ BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/godwit-bgp/godwit/internal/version.Version=$(VERSION)
 
-.PHONY: all build test test-short vet fuzz bench demo deps clean
+.PHONY: all build test test-short vet fuzz bench bench-peers demo deps clean
 
 all: build
 
@@ -37,7 +37,13 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./wire/...
+	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./rib/...
+
+# The bgperf-style comparison (DESIGN.md scenarios S1-S3) of godwitd with
+# BIRD, FRR, GoBGP and OpenBGPD on this machine; needs root and the peers.
+# About 10 minutes; S4: godwit-bench --scenarios S4. See docs/performance.md.
+bench-peers: build
+	$(BIN)/godwit-bench --scenarios S1,S2,S3 --targets bird,frr,gobgp,openbgpd,godwit --runs 3 --json-out $(BIN)/bench.json
 
 # The main job on its embedded default. Until the lab lands this decodes an
 # example UPDATE, the way a BGP message looks to godwit.

@@ -1,0 +1,172 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat. It
+// is 100 on every Linux architecture Go supports (the kernel fixes it for
+// the user ABI whatever CONFIG_HZ is).
+const clockTicks = 100
+
+// Process is one process of a target, as /proc shows it.
+type Process struct {
+	PID  int    `json:"pid"`
+	Comm string `json:"comm"`
+	// CPUTicks is utime+stime, in clock ticks, since the process started.
+	CPUTicks int64 `json:"-"`
+	// CPUSeconds is the CPU time spent during the measurement.
+	CPUSeconds float64 `json:"cpuSeconds"`
+	// PeakRSS is VmHWM, in bytes.
+	PeakRSS int64 `json:"peakRSSBytes"`
+}
+
+// nsInode returns the inode of a network namespace file (/run/netns/NAME
+// or /proc/PID/ns/net): the namespace's identity.
+func nsInode(path string) (uint64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+// nsProcesses lists every process whose network namespace has the given
+// inode: all of a target's processes, since a run's namespace holds only
+// the target (FRR's zebra and bgpd, OpenBGPD's parent and its engines).
+// Finding them by namespace rather than by process group also catches a
+// daemon that forks into its own session.
+func nsProcesses(ino uint64) ([]Process, error) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	want := fmt.Sprintf("net:[%d]", ino)
+	self := os.Getpid()
+	var out []Process
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		link, err := os.Readlink("/proc/" + e.Name() + "/ns/net")
+		if err != nil || link != want {
+			continue
+		}
+		p, err := readProcess(pid)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// readProcess reads utime+stime from /proc/PID/stat and VmHWM from
+// /proc/PID/status. For a multi-threaded process both cover every thread.
+func readProcess(pid int) (Process, error) {
+	p := Process{PID: pid}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return p, err
+	}
+	// comm is in parentheses and may hold spaces: split after the last ')'.
+	open, closing := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if open < 0 || closing < open {
+		return p, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	p.Comm = string(stat[open+1 : closing])
+	f := strings.Fields(string(stat[closing+1:]))
+	// Fields after comm start at field 3 (state); utime and stime are
+	// fields 14 and 15.
+	if len(f) < 13 {
+		return p, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return p, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+	}
+	p.CPUTicks = ut + st
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return p, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			p.PeakRSS = kb << 10
+		}
+	}
+	return p, nil
+}
+
+// usage is a target's resource use between two samples.
+type usage struct {
+	CPUSeconds float64
+	PeakRSS    int64
+	Processes  []Process
+}
+
+// diffUsage is the CPU spent by each process between before and after (a
+// process born in between counts from zero) and the sum of the peak RSS
+// of the processes alive at the end.
+func diffUsage(before, after []Process) usage {
+	base := map[int]int64{}
+	for _, p := range before {
+		base[p.PID] = p.CPUTicks
+	}
+	var u usage
+	for _, p := range after {
+		p.CPUSeconds = float64(p.CPUTicks-base[p.PID]) / clockTicks
+		u.CPUSeconds += p.CPUSeconds
+		u.PeakRSS += p.PeakRSS
+		u.Processes = append(u.Processes, p)
+	}
+	return u
+}
+
+// waitIdle waits until the target's processes have used less than 20 ms
+// of CPU over 300 ms (done starting up, sessions settled), or timeout
+// passes; it returns the last sample.
+func waitIdle(ino uint64, timeout time.Duration) []Process {
+	deadline := time.Now().Add(timeout)
+	prev, _ := nsProcesses(ino)
+	for {
+		time.Sleep(300 * time.Millisecond)
+		cur, _ := nsProcesses(ino)
+		if diffUsage(prev, cur).CPUSeconds < 0.02 || time.Now().After(deadline) {
+			return cur
+		}
+		prev = cur
+	}
+}
+
+// selfCPU is the CPU time of this process (the test peers), user+system.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAvg returns /proc/loadavg's three load averages.
+func loadAvg() [3]float64 {
+	var l [3]float64
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return l
+	}
+	f := strings.Fields(string(b))
+	for i := 0; i < 3 && i < len(f); i++ {
+		l[i], _ = strconv.ParseFloat(f[i], 64)
+	}
+	return l
+}
