@@ -13,7 +13,7 @@ package daemon
 //	 SessionUp ──starts──▶ advertiser (one per session): Adj-RIB-Out diff ──Session.Send──▶ peer writer
 //	 monitor (ticker) ──peer.Status()──▶ state-change log lines, NOTIFICATION counters, wakes subscribers
 //	 metrics / pprof HTTP servers (when asked) ──read──▶ peer.Status() snapshots, neighbor counters
-//	 API (package daemon/backend) ──read──▶ Neighbors, Routes, ConfigState; ──Action──▶ peer methods
+//	 API (package api/backend) ──read──▶ Neighbors, Routes, ConfigState; ──Action──▶ peer methods
 //
 // Every goroutine is started by Run (or by a goroutine Run started), is
 // tracked by d.wg, and ends when Run's context ends or Stop is called; Run

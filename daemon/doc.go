@@ -8,7 +8,7 @@
 //
 // daemon (DESIGN.md, "Architecture"). It imports config, peer, transport
 // and wire, and never api: the API's Backend is implemented above both, in
-// package daemon/backend, which converts this package's answers (Info,
+// package api/backend, which converts this package's answers (Info,
 // NeighborInfo, Route, ConfigState) into the API's JSON types. cmd/godwitd
 // wires the two with api.Server.
 //

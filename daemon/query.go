@@ -1,6 +1,6 @@
 package daemon
 
-// What the API backend (package daemon/backend) reads and asks. Answers
+// What the API backend (package api/backend) reads and asks. Answers
 // are copies or immutable snapshots: nothing returned here is changed by
 // the daemon afterwards, and no lock is held once a method returns.
 

@@ -6,7 +6,7 @@
 //
 // Layer: programs. Flags, signals and wiring, nothing else: it builds a
 // daemon.Daemon, serves it on the API socket (api.Server over
-// daemon/backend), and turns signals into calls: SIGHUP reloads the
+// api/backend), and turns signals into calls: SIGHUP reloads the
 // configuration file, SIGTERM and SIGINT stop the speaker (every peer gets
 // a Cease, see daemon.Daemon.Stop), after which godwitd exits 0. A
 // configuration that does not load at start, an API socket already served

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/godwit-bgp/godwit/api"
+	"github.com/godwit-bgp/godwit/api/backend"
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/daemon"
-	"github.com/godwit-bgp/godwit/daemon/backend"
 	"github.com/godwit-bgp/godwit/internal/version"
 )
 

@@ -2,11 +2,10 @@
 // running daemon: it asks package daemon for snapshots and converts them
 // into the API's JSON types.
 //
-// Layer: between api and the programs. It imports api and daemon (and the
-// wire packages for attribute and capability texts); daemon does not
-// import api, as the layer table of DESIGN.md wants, so this conversion
-// lives here. It lives under daemon/ because it is the daemon's side of
-// the API contract. cmd/godwitd serves it with api.NewServer.
+// Layer: api (DESIGN.md), which may import daemon. It imports api and
+// daemon (and the wire packages for attribute and capability texts); package
+// api itself stays independent of daemon behind the Backend interface, and
+// daemon never imports api. cmd/godwitd serves it with api.NewServer.
 //
 // Start with Backend; conversions are in convert.go, the watch feed in
 // watch.go.
