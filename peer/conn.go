@@ -58,7 +58,10 @@ type link struct {
 	urgent  chan []byte // OPEN, KEEPALIVE, NOTIFICATION
 	bulk    chan []byte // UPDATE and ROUTE-REFRESH
 	closing chan struct{}
-	final   []byte // the NOTIFICATION flushed before closing; set before closing is closed
+	// readerDone is closed when the reader has stopped reading; the writer
+	// waits for it (bounded) before closing the socket.
+	readerDone chan struct{}
+	final      []byte // the NOTIFICATION flushed before closing; set before closing is closed
 	once    sync.Once
 	downErr error // why the connection was dropped; set before closing is closed
 }
@@ -66,7 +69,8 @@ type link struct {
 // attach gives c a new TCP connection and starts its reader and writer.
 func (c *conn) attach(nc net.Conn, outbound bool) {
 	t := &link{c: c, nc: nc, outbound: outbound,
-		urgent: make(chan []byte, 16), bulk: make(chan []byte, 256), closing: make(chan struct{})}
+		urgent: make(chan []byte, 16), bulk: make(chan []byte, 256), closing: make(chan struct{}),
+		readerDone: make(chan struct{})}
 	t.lastRecv.Store(c.p.opt.Clock.Now().UnixNano())
 	c.t = t
 	c.p.wg.Add(2)
@@ -153,6 +157,7 @@ func (t *link) postFSM(ev Event, msg wire.Message, wait bool) {
 // readLoop is the reader goroutine: framing, decoding, and delivery.
 func (t *link) readLoop() {
 	c, nc := t.c, t.nc
+	defer close(t.readerDone)
 	var s *Session
 	defer func() {
 		if r := recover(); r != nil {
@@ -185,7 +190,18 @@ func (t *link) readLoop() {
 				batch = batch[:0]
 			}
 			t.readFailed(err)
+			if fault.As(err) != nil {
+				t.drain()
+			}
 			return
+		}
+		select {
+		case <-t.closing:
+			// We are closing: read and drop what still comes, so that
+			// unread data does not make our close an RST that destroys
+			// the NOTIFICATION we just sent (see linger).
+			continue
+		default:
 		}
 		now := c.p.opt.Clock.Now()
 		t.lastRecv.Store(now.UnixNano())
@@ -309,12 +325,21 @@ func (t *link) readFailed(err error) {
 }
 
 // drain waits for the driver to close the connection after the reader
-// reported a fatal error (so that the NOTIFICATION is flushed first).
+// reported a fatal error (so that the NOTIFICATION is flushed first), then
+// reads and drops what the peer still sends until it closes or the writer's
+// linger deadline ends the read (see linger).
 func (t *link) drain() {
 	c := t.c
 	select {
 	case <-t.closing:
 	case <-c.p.done:
+		return
+	}
+	var buf [4096]byte
+	for {
+		if _, err := t.nc.Read(buf[:]); err != nil {
+			return
+		}
 	}
 }
 
@@ -425,12 +450,27 @@ func (t *link) flushFinal(nc net.Conn, w *transport.Writer) {
 			}
 		default:
 			w.Flush()
-			if tc, ok := nc.(*net.TCPConn); ok {
-				tc.CloseWrite()
-			}
+			t.linger(nc)
 			return
 		}
 	}
+}
+
+// lingerTime bounds how long a closing connection waits for the peer to
+// close its side after our NOTIFICATION.
+const lingerTime = 2 * time.Second
+
+// linger closes our side for writing and waits, at most lingerTime, until
+// the reader has seen the peer close. Closing a socket that still has, or
+// then receives, unread data makes the kernel send an RST instead of a FIN,
+// and an RST makes the peer's kernel throw away what it had not yet read:
+// our NOTIFICATION. BIRD and FRR wait the same way.
+func (t *link) linger(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.CloseWrite()
+	}
+	nc.SetReadDeadline(time.Now().Add(lingerTime))
+	<-t.readerDone
 }
 
 // Session is an Established session, handed to the Handler. Its exported
