@@ -62,8 +62,8 @@ type link struct {
 	// waits for it (bounded) before closing the socket.
 	readerDone chan struct{}
 	final      []byte // the NOTIFICATION flushed before closing; set before closing is closed
-	once    sync.Once
-	downErr error // why the connection was dropped; set before closing is closed
+	once       sync.Once
+	downErr    error // why the connection was dropped; set before closing is closed
 }
 
 // attach gives c a new TCP connection and starts its reader and writer.
