@@ -225,7 +225,9 @@ func FuzzFSM(f *testing.F) {
 			}
 			released := false
 			for _, a := range acts {
-				if a.Type == SendNotification && before < OpenSent && !(before <= Active && ev.Type == BGPHeaderErr || ev.Type == BGPOpenMsgErr) {
+				// Before OpenSent no OPEN was sent, so only a header or OPEN
+				// error found on an open connection may be reported.
+				if a.Type == SendNotification && before < OpenSent && ev.Type != BGPHeaderErr && ev.Type != BGPOpenMsgErr {
 					t.Fatalf("NOTIFICATION sent from %v on %v", before, ev.Type)
 				}
 				if a.Type == SendNotification && !iana.ValidNotification(a.Code, a.Subcode) {

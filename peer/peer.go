@@ -338,12 +338,7 @@ func (p *Peer) handleCommand(cmd command) bool {
 	}()
 	switch cmd.op {
 	case "start":
-		cfg := p.config()
-		if p.stats.adminDown() && cmd.message == "" && p.primary.fsm.State() == Idle {
-			p.stats.setAdmin(false, "")
-		}
 		p.stats.setAdmin(false, "")
-		_ = cfg
 		if p.primary.fsm.State() == Idle {
 			p.stepConn(p.primary, Event{Type: ManualStart})
 		}
@@ -495,6 +490,14 @@ func (p *Peer) noAnswer() string {
 	return fmt.Sprintf("Connect: no answer from %s (is it reachable, and does it accept connections from us?)", cfg.Remote)
 }
 
+// timerEvents maps each timer to the event its expiry raises.
+var timerEvents = [...]EventType{
+	ConnectRetryTimer: ConnectRetryTimerExpires, HoldTimer: HoldTimerExpires,
+	KeepaliveTimer: KeepaliveTimerExpires, DelayOpenTimer: DelayOpenTimerExpires,
+	IdleHoldTimer: IdleHoldTimerExpires, SendHoldTimer: SendHoldTimerExpires,
+	StableTimer: StableTimerExpires,
+}
+
 // timerFired handles a timer's expiry, ignoring stale ones.
 func (p *Peer) timerFired(c *conn, t Timer, gen uint64) {
 	if !p.live(c) || c.timerGen[t] != gen {
@@ -520,12 +523,7 @@ func (p *Peer) timerFired(c *conn, t Timer, gen uint64) {
 		}
 		p.stats.setError(fmt.Sprintf("hold timer expired: nothing from the peer for %s", hold))
 	}
-	ev := map[Timer]EventType{
-		ConnectRetryTimer: ConnectRetryTimerExpires, HoldTimer: HoldTimerExpires,
-		KeepaliveTimer: KeepaliveTimerExpires, DelayOpenTimer: DelayOpenTimerExpires,
-		IdleHoldTimer: IdleHoldTimerExpires, StableTimer: StableTimerExpires,
-	}[t]
-	p.stepConn(c, Event{Type: ev})
+	p.stepConn(c, Event{Type: timerEvents[t]})
 }
 
 // fsmEvent handles an event from a connection's reader or writer, with the
