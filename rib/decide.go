@@ -297,26 +297,38 @@ func (o *Options) Select(paths []*Path, mp []int) (best int, multipath []int) {
 // MED (FRR's and Cisco's "deterministic-med"), so that arrival order does
 // not change the outcome.
 func (o *Options) selectDeterministic(paths []*Path) int {
-	groupBest := map[uint32]int{}
-	var order []uint32
+	// One group per neighbouring AS, in first-seen order. A prefix has a
+	// handful of paths, so a linear scan over a stack array beats a map
+	// and allocates nothing (Select runs for every touched prefix).
+	type group struct {
+		as   uint32
+		best int
+	}
+	var buf [16]group
+	groups := buf[:0]
 	for i, p := range paths {
 		if p.Unresolvable {
 			continue
 		}
 		as := p.Attrs.NeighborAS
-		cur, ok := groupBest[as]
-		if !ok {
-			groupBest[as] = i
-			order = append(order, as)
+		g := -1
+		for j := range groups {
+			if groups[j].as == as {
+				g = j
+				break
+			}
+		}
+		if g < 0 {
+			groups = append(groups, group{as, i})
 			continue
 		}
-		if c, _ := o.Compare(p, paths[cur]); c < 0 {
-			groupBest[as] = i
+		if c, _ := o.Compare(p, paths[groups[g].best]); c < 0 {
+			groups[g].best = i
 		}
 	}
 	best := -1
-	for _, as := range order {
-		i := groupBest[as]
+	for _, g := range groups {
+		i := g.best
 		if best < 0 {
 			best = i
 			continue

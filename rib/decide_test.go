@@ -262,3 +262,21 @@ func BenchmarkIntern(b *testing.B) {
 		tb.Retain(a) // keep it alive after the first round
 	}
 }
+
+// TestSelectDeterministicNoAlloc keeps deterministic MED off the heap: Select
+// runs for every prefix an UPDATE touches.
+func TestSelectDeterministicNoAlloc(t *testing.T) {
+	tb := NewTable()
+	o := NewOptions()
+	o.DeterministicMED = true
+	var paths []*Path
+	for i, as := range []uint32{65001, 65002, 65001, 65003} {
+		s := base()
+		s.neighborAS, s.med, s.seq = as, int64(i*10), uint64(i+1)
+		paths = append(paths, build(t, tb, s))
+	}
+	mp := make([]int, 0, 16)
+	if n := testing.AllocsPerRun(100, func() { _, mp = o.Select(paths, mp) }); n != 0 {
+		t.Errorf("Select with deterministic MED allocates %v times", n)
+	}
+}
