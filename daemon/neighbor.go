@@ -101,20 +101,8 @@ func (n *neighbor) SessionDown(s *peer.Session, reason error, graceful bool) {
 	n.d.notify()
 }
 
-// status is the peer's Status. The peer layer can lose Status.Session: the
-// reader of a session that just ended clears it even when the next session
-// is already Established (stats.sessionDown does not check which session
-// it clears; reported). The advertiser, which SessionUp and SessionDown
-// keep per session, has the right one.
-func (n *neighbor) status() peer.Status {
-	st := n.p.Status()
-	if st.State == peer.Established && st.Session == nil {
-		if a := n.advertiser(); a != nil {
-			st.Session = a.s
-		}
-	}
-	return st
-}
+// status is the peer's Status.
+func (n *neighbor) status() peer.Status { return n.p.Status() }
 
 // advertiser is the current session's advertiser, or nil.
 func (n *neighbor) advertiser() *advertiser {

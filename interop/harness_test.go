@@ -196,10 +196,9 @@ func (g *gwPeer) start() {
 }
 
 // newPeer makes a godwit peer for cfg and adds it to the dispatcher, not
-// started yet. It is stopped at cleanup (Stop on a peer that was stopped
-// already returns at once; one never started is left alone, as Stop would
-// wait for a driver that never ran); a failed test prints its status, its log and
-// its dials first.
+// started yet. It is stopped at cleanup (Stop returns at once on a peer
+// that was stopped already or never started); a failed test prints its
+// status, its log and its dials first.
 func (s *speaker) newPeer(cfg peer.Config, opts ...func(*peer.Options)) *gwPeer {
 	s.t.Helper()
 	g := &gwPeer{cfg: cfg, rec: &recorder{}, dials: &dialLog{}}
@@ -209,11 +208,7 @@ func (s *speaker) newPeer(cfg peer.Config, opts ...func(*peer.Options)) *gwPeer 
 	}
 	g.Peer = peer.New(cfg, o)
 	s.d.Add(g.Peer)
-	s.t.Cleanup(func() {
-		if g.started.Load() {
-			g.Stop(0, false)
-		}
-	})
+	s.t.Cleanup(func() { g.Stop(0, false) })
 	s.t.Cleanup(func() {
 		if s.t.Failed() && g.started.Load() {
 			s.t.Logf("===== godwit peer %s =====\n%s", cfg.Remote, g.describe())
