@@ -460,15 +460,15 @@ func (t *link) flushFinal(nc net.Conn, w *transport.Writer) {
 // close its side after our NOTIFICATION.
 const lingerTime = 2 * time.Second
 
-// linger closes our side for writing and waits, at most lingerTime, until
-// the reader has seen the peer close. Closing a socket that still has, or
-// then receives, unread data makes the kernel send an RST instead of a FIN,
-// and an RST makes the peer's kernel throw away what it had not yet read:
-// our NOTIFICATION. BIRD and FRR wait the same way.
+// linger waits, at most lingerTime, until the reader has seen the peer
+// close after our NOTIFICATION; the socket is closed after it. Closing a
+// socket that still has, or then receives, unread data makes the kernel
+// send an RST instead of a FIN, and an RST makes the peer's kernel throw
+// away what it had not yet read: our NOTIFICATION. We do not half-close
+// first either: a peer that reads the NOTIFICATION and our FIN together
+// may take the close for the reason (FRR 8.4 then loses the RFC 9003
+// message), so the peer closes first and reads the NOTIFICATION alone.
 func (t *link) linger(nc net.Conn) {
-	if tc, ok := nc.(*net.TCPConn); ok {
-		tc.CloseWrite()
-	}
 	nc.SetReadDeadline(time.Now().Add(lingerTime))
 	<-t.readerDone
 }

@@ -2,6 +2,7 @@ package netns
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -186,9 +187,12 @@ func TestStartStop(t *testing.T) {
 	if err := n.Stop(pid); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := n.pids(); len(left) != 0 {
-		t.Fatalf("processes left in namespace: %v", left)
-	}
+	// A killed child may take a moment to be reaped: poll for the empty
+	// namespace rather than expect it at once.
+	Eventually(t, 10*time.Second, 20*time.Millisecond, func() (bool, string) {
+		left, _ := n.pids()
+		return len(left) == 0, fmt.Sprintf("processes left in namespace: %v", left)
+	})
 	if exited, _ := n.Exited(pid); !exited {
 		t.Fatal("Exited is false after Stop")
 	}
