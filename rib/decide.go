@@ -50,13 +50,18 @@ type Source struct {
 	IBGP bool
 	// Local marks routes this speaker originates.
 	Local bool
+	// RRClient marks an iBGP neighbour that is our route-reflector client
+	// (RFC 4456): its routes are reflected to every iBGP peer.
+	RRClient bool
 }
 
 // Path is one path to a prefix.
 type Path struct {
 	Attrs  *Attrs
 	Source *Source
-	PathID uint32
+	// SourceID is Source's identifier in the table the path is in.
+	SourceID SourceID
+	PathID   uint32
 	// Seq orders paths by arrival; smaller is older.
 	Seq uint64
 	// Unresolvable marks a next hop the kernel cannot reach.

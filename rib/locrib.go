@@ -142,6 +142,8 @@ type LocRIB[K Key] struct {
 	lastSet  *Attrs // one-entry cache: an UPDATE's prefixes share a set
 	lastIdx  uint32
 	sources  []*Source
+	srcPaths []int // paths held per source
+	trackAll bool
 
 	idx      index[K]
 	entries  []entry[K]
@@ -179,8 +181,42 @@ func NewLocRIB[K Key](attrs *Table, opts Options) *LocRIB[K] {
 // share one numbering across VRFs and families.
 func (r *LocRIB[K]) AddSource(s *Source) SourceID {
 	r.sources = append(r.sources, s)
+	r.srcPaths = append(r.srcPaths, 0)
 	return SourceID(len(r.sources) - 1)
 }
+
+// SetSource replaces what src stands for (a session came up again with
+// another identifier, say). Sources are immutable once handed out, since
+// the Paths that Drain and Lookup give point to them: replace, never
+// modify. The decision process of the prefixes already held is not run
+// again.
+func (r *LocRIB[K]) SetSource(src SourceID, s *Source) { r.sources[src] = s }
+
+// SetOptions changes the decision process's knobs; prefixes are selected
+// again as they change (call Reselect to apply them at once).
+func (r *LocRIB[K]) SetOptions(opts Options) {
+	if opts.MaxPaths > maxSelected {
+		opts.MaxPaths = maxSelected
+	}
+	r.opts = opts
+}
+
+// Reselect runs the decision process for every prefix again (after
+// SetOptions); the prefixes whose selection changes are reported by the
+// next Drain.
+func (r *LocRIB[K]) Reselect() {
+	for ei := range r.entries {
+		e := &r.entries[ei]
+		if e.cls&entryFree != 0 || e.n == 0 {
+			continue
+		}
+		r.savePrev(e)
+		r.reselect(uint32(ei))
+	}
+}
+
+// SourcePaths is the number of paths held from src.
+func (r *LocRIB[K]) SourcePaths(src SourceID) int { return r.srcPaths[src] }
 
 // Len is the number of prefixes with at least one path.
 func (r *LocRIB[K]) Len() int { return r.live }
@@ -295,6 +331,10 @@ func (r *LocRIB[K]) Drain(fn func(key K, best *Path, multipath []*Path)) {
 		ps := r.paths(r.recs.run(e.off, int(e.nsel)))
 		fn(e.key, ps[0], ps)
 	}
+	r.afterDrain()
+}
+
+func (r *LocRIB[K]) afterDrain() {
 	if r.recs.wasteful(1, 4) {
 		// A quiet point after a batch: give back the runs a load left
 		// behind (see compact).
@@ -305,6 +345,49 @@ func (r *LocRIB[K]) Drain(fn func(key K, best *Path, multipath []*Path)) {
 	} else {
 		r.dirty = r.dirty[:0]
 	}
+}
+
+// Walk calls fn for the prefixes that have paths, in table order, starting
+// at position from (0 for the first call) and stopping after max of them;
+// it returns the position to continue from, and false when the table has
+// been walked to its end. paths holds every path of the prefix, the nsel
+// selected ones first (best first); like Drain's, they are valid only
+// during the call, and fn must not call back into the table.
+//
+// A walk in several calls, with Updates between them, sees each prefix
+// that stays in the table once, in the state it had when walked; prefixes
+// added or changed meanwhile are reported by Drain, so a reader that
+// walks and then follows Drain sees a consistent table (snapshot, then
+// changes).
+func (r *LocRIB[K]) Walk(from uint32, max int, fn func(key K, paths []*Path, nsel int)) (next uint32, more bool) {
+	i := from
+	for n := 0; int(i) < len(r.entries) && n < max; i++ {
+		e := &r.entries[i]
+		if e.cls&entryFree != 0 || e.n == 0 {
+			continue
+		}
+		fn(e.key, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
+		n++
+	}
+	return i, int(i) < len(r.entries)
+}
+
+// DrainAll is Drain reporting every path of each changed prefix: paths
+// holds the nsel selected ones first (best first), then the others in no
+// particular order. Like Drain's, the Paths are valid only during the
+// call.
+func (r *LocRIB[K]) DrainAll(fn func(key K, paths []*Path, nsel int)) {
+	for _, ei := range r.dirty {
+		e := &r.entries[ei]
+		e.cls &^= entryDirty
+		if e.n == 0 {
+			fn(e.key, nil, 0)
+			r.freeEntry(ei)
+			continue
+		}
+		fn(e.key, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
+	}
+	r.afterDrain()
 }
 
 // Pending is the number of prefixes waiting for Drain.
@@ -337,11 +420,12 @@ func (r *LocRIB[K]) paths(run []pathRec) []*Path {
 	for i := range run {
 		p := &run[i]
 		r.pbuf[i] = Path{
-			Attrs:  r.sets[p.set].a,
-			Source: r.sources[p.src],
-			PathID: p.pathID,
-			Seq:    p.seq &^ staleBit,
-			Stale:  p.stale(),
+			Attrs:    r.sets[p.set].a,
+			Source:   r.sources[p.src],
+			SourceID: p.src,
+			PathID:   p.pathID,
+			Seq:      p.seq &^ staleBit,
+			Stale:    p.stale(),
 			// TODO(#5): Unresolvable and IGPCost come from next-hop
 			// tracking, per next hop; until then every next hop is
 			// resolvable at cost 0.
@@ -381,10 +465,16 @@ func (r *LocRIB[K]) reselect(ei uint32) {
 		}
 	}
 	e.nsel = uint8(nsel)
-	if !r.sameSelection(run[:nsel]) {
+	if r.trackAll || !r.sameSelection(run[:nsel]) {
 		r.markDirty(ei)
 	}
 }
+
+// TrackAll makes any change of any path mark its prefix changed, not only
+// a change of the selection: for ADD-PATH peers that are sent every path
+// (or the best N), which must hear of the paths outside the selection too.
+// Drain then still reports the selection; DrainAll reports every path.
+func (r *LocRIB[K]) TrackAll(on bool) { r.trackAll = on }
 
 // front reorders run so that the records at indices sel come first, in
 // that order, followed by the others in their previous order.
@@ -470,6 +560,7 @@ func (r *LocRIB[K]) removeIf(ei uint32, match func(*pathRec) bool) int {
 	for i := range run {
 		if match(&run[i]) {
 			r.releaseSet(run[i].set)
+			r.srcPaths[run[i].src]--
 			continue
 		}
 		run[k] = run[i]
@@ -541,6 +632,7 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 		e.cls = e.cls&^clsMask | (cls + 1)
 	}
 	r.recs.run(e.off, int(e.n)+1)[e.n] = p
+	r.srcPaths[p.src]++
 	if e.n == 0 {
 		r.live++
 	}
