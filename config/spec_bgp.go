@@ -44,6 +44,13 @@ type BGPConfigurationSpec struct {
 	// MultipathRelax allows ECMP across paths from different neighbouring
 	// ASes (same AS path length).
 	MultipathRelax bool `json:"multipathRelax,omitempty"`
+	// AlwaysCompareMED compares MULTI_EXIT_DISC between paths from
+	// different neighbouring ASes too (FRR's bgp always-compare-med).
+	AlwaysCompareMED bool `json:"alwaysCompareMED,omitempty"`
+	// DeterministicMED compares MED within each neighbouring AS first, so
+	// that the choice does not depend on the order paths arrived in (FRR's
+	// bgp deterministic-med).
+	DeterministicMED bool `json:"deterministicMED,omitempty"`
 	// KernelProtocol is the route protocol number godwit owns in the kernel
 	// (default 200). 0..4 are the kernel's own and FRR's zebra owns
 	// 186..198, so none of those.
@@ -172,6 +179,9 @@ type BGPPeerSpec struct {
 	// after this long (a Go duration like "5m", or seconds); unset: stay
 	// down until cleared by hand.
 	MaxPrefixesRestart Duration `json:"maxPrefixesRestart,omitempty"`
+	// AllowASIn accepts routes whose AS_PATH holds our own AS up to this
+	// many times (0..10, default 0: such routes are refused as loops).
+	AllowASIn int `json:"allowASIn,omitempty" range:"0..10"`
 	// ImportPolicy and ExportPolicy name RoutePolicy resources. Unset: the
 	// default policy (see DESIGN.md).
 	ImportPolicy string `json:"importPolicy,omitempty"`

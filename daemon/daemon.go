@@ -31,6 +31,7 @@ import (
 
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
+	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/transport"
 )
 
@@ -88,9 +89,13 @@ type Daemon struct {
 
 	started time.Time
 
-	// origins is the announcement set the advertisers read; replaced
-	// whole by the reconciler.
+	// origins is the announcement set; replaced whole by the reconciler,
+	// which hands it to the RIB loop.
 	origins atomic.Pointer[originSet]
+	// rib owns the Loc-RIBs and the update groups (ribloop.go).
+	rib *ribLoop
+	// policies are the compiled RoutePolicies by name; replaced whole.
+	policies atomic.Pointer[map[string]*compiledPolicy]
 
 	mu        sync.RWMutex
 	global    *config.BGPConfigurationSpec // nil until a BGPConfiguration exists
@@ -133,6 +138,11 @@ type desired struct {
 	global *config.Resource
 	peers  map[string]*config.Resource
 	anns   map[string]*config.Resource
+	pols   map[string]*config.Resource
+}
+
+func newDesired() desired {
+	return desired{peers: map[string]*config.Resource{}, anns: map[string]*config.Resource{}, pols: map[string]*config.Resource{}}
 }
 
 // ErrStopped is returned by queries and actions once the daemon has
@@ -163,10 +173,11 @@ func New(opt Options) (*Daemon, error) {
 		monitorWake: make(chan struct{}, 1),
 		done:        make(chan struct{}),
 		started:     time.Now(),
-		desired:     desired{peers: map[string]*config.Resource{}, anns: map[string]*config.Resource{}},
+		desired:     newDesired(),
 	}
 	d.disp = peer.NewDispatcher(d.log)
 	d.origins.Store(&originSet{byPrefix: map[netip.Prefix]*origin{}})
+	d.rib = newRibLoop(d, rib.NewOptions())
 	d.met = newMetrics(d)
 	d.file = config.NewFileSource(d.store, opt.ConfigPath)
 	res, err := d.file.Load(context.Background())
@@ -214,6 +225,14 @@ func (d *Daemon) run(parent context.Context) error {
 		d.wg.Wait()
 		return fmt.Errorf("configuration store: %w", err)
 	}
+	// The RIB loop lives as long as the peers, which hand it their last
+	// events while they stop.
+	d.rib.ctx = d.peersCtx
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.rib.run(d.peersCtx)
+	}()
 	// The first snapshot is applied here, so that a listener that cannot
 	// open fails the start.
 	if err := d.applySnapshot(events); err != nil {

@@ -143,8 +143,7 @@ func (c *peerCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descPfxAcc, prometheus.GaugeValue, float64(fp.Accepted), p, f)
 			ch <- prometheus.MustNewConstMetric(descPfxAdv, prometheus.GaugeValue, float64(fp.Advertised), p, f)
 		}
-		_, _, withdrawn := n.in.counts()
-		ch <- prometheus.MustNewConstMetric(descWithdrawn, prometheus.CounterValue, float64(withdrawn), p)
+		ch <- prometheus.MustNewConstMetric(descWithdrawn, prometheus.CounterValue, float64(ribCountsOf(n).withdrawn), p)
 		for _, a := range faultActions {
 			if a == fault.None {
 				continue
@@ -162,17 +161,18 @@ func (c *peerCollector) Collect(ch chan<- prometheus.Metric) {
 type FamilyPrefixes struct {
 	Family     nlri.Family
 	Received   uint64 // paths in the Adj-RIB-In
-	Accepted   uint64 // paths import policy let through (no policy yet: all but AS-path loops)
+	Accepted   uint64 // paths that passed the import checks (candidates in the Loc-RIB)
 	Advertised uint64 // prefixes in the Adj-RIB-Out
 }
 
 // prefixes returns the neighbour's counts for every configured or seen
 // family, in canonical order.
 func (n *neighbor) prefixes() []FamilyPrefixes {
-	recv, acc, _ := n.in.counts()
-	var adv map[nlri.Family]int
-	if a := n.advertiser(); a != nil {
-		adv = a.counts()
+	c := ribCountsOf(n)
+	recv, acc := c.received, c.accepted
+	adv := map[nlri.Family]int{}
+	if g := n.group.Load(); g != nil {
+		adv[nlri.IPv4Unicast], adv[nlri.IPv6Unicast] = g.Counts()
 	}
 	n.d.mu.RLock()
 	fams := slices.Clone(n.cfg.Families)

@@ -3,21 +3,27 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
+	"github.com/godwit-bgp/godwit/rib"
+	"github.com/godwit-bgp/godwit/rib/export"
 	"github.com/godwit-bgp/godwit/wire"
+	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/iana"
 )
 
-// neighbor is one configured BGPPeer: its peer.Peer, and the routing state
-// this version keeps for it (the Adj-RIB-In, and the Adj-RIB-Out of its
-// current session in the advertiser). It is the peer's Handler.
+// neighbor is one configured BGPPeer: its peer.Peer and its Handler,
+// which turns the session's events into ops for the RIB loop.
 //
 // Ownership: spec and cfg are written by the reconciler under d.mu;
-// adminCfg is the reconciler's alone; in guards itself; out is guarded by
-// outMu; the counters are atomics; monMu guards what the monitor last saw.
+// adminCfg is the reconciler's alone; imp and sess belong to the handler
+// calls (which never overlap); ribCounts is published by the RIB loop;
+// monMu guards what the monitor last saw.
 type neighbor struct {
 	d    *Daemon
 	name string
@@ -25,8 +31,8 @@ type neighbor struct {
 	p    *peer.Peer
 	log  *slog.Logger
 
-	// ctx bounds the peer and the advertisers; cancelling it before Stop
-	// closes the session without a NOTIFICATION (see stopPeers).
+	// ctx bounds the peer; cancelling it before Stop closes the session
+	// without a NOTIFICATION (see stopPeers).
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -34,10 +40,10 @@ type neighbor struct {
 	cfg      peer.Config
 	adminCfg bool // shutdown: true is in force
 
-	in adjRIBIn
-
-	outMu sync.Mutex
-	out   *advertiser // the Established session's; nil otherwise
+	imp       *importer
+	sess      atomic.Pointer[peer.Session] // the Established session, nil otherwise
+	ribCounts atomic.Pointer[familyCounts]
+	group     atomic.Pointer[export.Group] // the session's update group, set by the RIB loop
 
 	establishedCount atomic.Uint64
 
@@ -48,54 +54,66 @@ type neighbor struct {
 }
 
 func newNeighbor(d *Daemon, name string, spec *config.BGPPeerSpec, cfg peer.Config) *neighbor {
-	n := &neighbor{d: d, name: name, key: cfg.Key, spec: spec, cfg: cfg,
+	return &neighbor{d: d, name: name, key: cfg.Key, spec: spec, cfg: cfg,
 		log: d.log.With("neighbor", name, "address", cfg.Key.Addr)}
-	n.in.init(n)
-	return n
 }
 
 var _ peer.Handler = (*neighbor)(nil)
 
-// SessionUp implements peer.Handler: it starts the advertiser that sends
-// our Announcements, then End-of-RIB, on this session.
+// SessionUp implements peer.Handler: the session's import settings are
+// fixed, and the RIB loop puts the session in its update group, which
+// sends it our table and End-of-RIB.
 func (n *neighbor) SessionUp(s *peer.Session) {
 	n.establishedCount.Add(1)
-	n.in.sessionUp(s)
-	a := newAdvertiser(n, s)
-	n.outMu.Lock()
-	n.out = a
-	n.outMu.Unlock()
-	n.d.wg.Add(1)
-	go func() {
-		defer n.d.wg.Done()
-		a.run(n.ctx)
-	}()
+	n.d.mu.RLock()
+	spec := n.spec
+	g := n.d.global
+	n.d.mu.RUnlock()
+	ibgp := s.IBGP()
+	routerID, clusterID := netip.Addr{}, netip.Addr{}
+	if g != nil {
+		routerID, clusterID = g.RouterID, g.RouteReflectorClusterID
+		if !clusterID.IsValid() {
+			clusterID = g.RouterID
+		}
+	}
+	n.imp = &importer{t: n.d.rib.attrs, opts: attr.Options{AS4: s.Negotiated.Receive.AS4}, ibgp: ibgp,
+		localAS: s.LocalAS, allowASIn: spec.AllowASIn, routerID: routerID, clusterID: clusterID, local: s.LocalAddr.Addr(), remote: s.RemoteAddr.Addr()}
+	src := &rib.Source{Addr: n.key.Addr, RouterID: s.Negotiated.PeerID, AS: s.Negotiated.PeerAS, IBGP: ibgp,
+		RRClient: ibgp && spec.RouteReflectorClient}
+	n.sess.Store(s)
+	n.d.rib.post(opUp{n: n, s: s, src: src, cfg: n.d.exportConfig(spec, s, clusterID)})
 	n.d.wakeMonitor()
 }
 
-// Updates implements peer.Handler.
+// Updates implements peer.Handler: import runs here, in the peer's
+// reader goroutine; the RIB loop gets the prepared batch.
 func (n *neighbor) Updates(s *peer.Session, batch []*wire.Update) {
-	n.in.update(s, batch)
-	n.d.notify()
+	if n.imp == nil {
+		return
+	}
+	n.d.rib.post(opRoutes{n: n, s: s, b: n.imp.batch(batch)})
 }
 
 // RouteRefresh implements peer.Handler: the peer asks for our routes
-// again (RFC 2918 §4, RFC 7313).
+// again (RFC 2918 §4). BoRR and EoRR from the peer (RFC 7313) frame its
+// own re-advertisement and need nothing from us.
 func (n *neighbor) RouteRefresh(s *peer.Session, rr *wire.RouteRefresh) {
-	if a := n.advertiser(); a != nil && a.s == s {
-		a.refresh(rr.Family, rr.Subtype)
+	if rr.Subtype != iana.RefreshNormal || !s.Negotiated.HasFamily(rr.Family) {
+		return
 	}
+	n.d.rib.post(opRefresh{n: n, s: s, fam: rr.Family})
 }
 
-// SessionDown implements peer.Handler: the Adj-RIB-In is flushed, or kept
-// as stale while the peer restarts gracefully.
+// SessionDown implements peer.Handler: the session's paths are withdrawn,
+// or kept as stale while the peer restarts gracefully.
 func (n *neighbor) SessionDown(s *peer.Session, reason error, graceful bool) {
-	n.outMu.Lock()
-	if n.out != nil && n.out.s == s {
-		n.out = nil
+	n.sess.CompareAndSwap(s, nil)
+	var restart time.Duration
+	if gr := s.Negotiated.GracefulRestart; gr != nil {
+		restart = time.Duration(gr.Time) * time.Second
 	}
-	n.outMu.Unlock()
-	n.in.sessionDown(s, graceful)
+	n.d.rib.post(opDown{n: n, s: s, graceful: graceful, restart: restart})
 	n.log.Debug("session down", "reason", reason, "graceful", graceful)
 	n.d.wakeMonitor()
 	n.d.notify()
@@ -104,12 +122,8 @@ func (n *neighbor) SessionDown(s *peer.Session, reason error, graceful bool) {
 // status is the peer's Status.
 func (n *neighbor) status() peer.Status { return n.p.Status() }
 
-// advertiser is the current session's advertiser, or nil.
-func (n *neighbor) advertiser() *advertiser {
-	n.outMu.Lock()
-	defer n.outMu.Unlock()
-	return n.out
-}
+// session is the Established session, or nil.
+func (n *neighbor) session() *peer.Session { return n.sess.Load() }
 
 // shutdown closes the session with Cease / Administrative Shutdown (a Hard
 // Reset when the N bit was exchanged, RFC 8538) and keeps it down.
@@ -129,7 +143,8 @@ func (n *neighbor) config() peer.Config {
 	return n.cfg
 }
 
-// close releases what the neighbour holds once its peer has stopped.
+// close releases what the neighbour holds once its peer has stopped: its
+// paths leave the RIB.
 func (n *neighbor) close() {
-	n.in.close()
+	n.d.rib.post(opRemove{n: n})
 }

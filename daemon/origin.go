@@ -75,11 +75,7 @@ func (d *Daemon) syncOrigins() {
 	}
 	d.origins.Store(next)
 	d.log.Info("originated routes changed", "announcements", len(next.groups), "prefixes", total)
-	for _, n := range d.neighborList() {
-		if a := n.advertiser(); a != nil {
-			a.wake()
-		}
-	}
+	d.rib.post(opOrigins{set: next})
 	d.notify()
 }
 

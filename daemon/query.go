@@ -45,8 +45,7 @@ type Info struct {
 func (d *Daemon) Info() Info {
 	info := Info{ASNumber: d.asNumber(), RouterID: d.routerID(), StartedAt: d.started, Version: d.opt.Version}
 	for _, n := range d.neighborList() {
-		_, acc, _ := n.in.counts()
-		for _, v := range acc {
+		for _, v := range ribCountsOf(n).accepted {
 			info.Routes += uint64(v)
 		}
 	}
@@ -122,7 +121,7 @@ func (n *neighbor) info() NeighborInfo {
 	n.d.mu.RLock()
 	spec, cfg := n.spec, n.cfg
 	n.d.mu.RUnlock()
-	_, _, withdrawn := n.in.counts()
+	withdrawn := ribCountsOf(n).withdrawn
 	return NeighborInfo{
 		Name:                 n.name,
 		Address:              n.key.Addr,
@@ -186,19 +185,19 @@ func (d *Daemon) RefreshIn(ctx context.Context, addr netip.Addr) error {
 	if err != nil {
 		return err
 	}
-	a := n.advertiser()
-	if a == nil {
+	s := n.session()
+	if s == nil {
 		return ErrNotEstablished
 	}
-	if !a.s.Negotiated.RouteRefresh {
+	if !s.Negotiated.RouteRefresh {
 		return ErrNoRouteRefresh
 	}
 	var msgs [][]byte
-	for _, f := range a.s.Negotiated.Families {
+	for _, f := range s.Negotiated.Families {
 		msgs = append(msgs, (&wire.RouteRefresh{Family: f, Subtype: iana.RefreshNormal}).AppendTo(nil, wire.Options{}))
 	}
-	n.log.Info("route refresh asked through the API", "families", fmt.Sprint(a.s.Negotiated.Families))
-	if err := a.s.Send(ctx, msgs...); err != nil {
+	n.log.Info("route refresh asked through the API", "families", fmt.Sprint(s.Negotiated.Families))
+	if err := s.Send(ctx, msgs...); err != nil {
 		if errors.Is(err, peer.ErrSessionClosed) {
 			return ErrNotEstablished
 		}
@@ -207,18 +206,21 @@ func (d *Daemon) RefreshIn(ctx context.Context, addr netip.Addr) error {
 	return nil
 }
 
-// RefreshOut sends every originated route to the peer again.
+// RefreshOut sends the peer its whole Adj-RIB-Out again (framed by BoRR
+// and EoRR when it supports enhanced route refresh, RFC 7313).
 func (d *Daemon) RefreshOut(addr netip.Addr) error {
 	n, err := d.find(addr)
 	if err != nil {
 		return err
 	}
-	a := n.advertiser()
-	if a == nil {
+	s := n.session()
+	if s == nil {
 		return ErrNotEstablished
 	}
 	n.log.Info("sending our routes again, as asked through the API")
-	a.refreshAll()
+	for _, f := range s.Negotiated.Families {
+		d.rib.post(opRefresh{n: n, s: s, fam: f})
+	}
 	return nil
 }
 

@@ -24,11 +24,11 @@ import (
 	"github.com/godwit-bgp/godwit/wire/iana"
 )
 
-var watchedKinds = []config.Kind{config.KindBGPConfiguration, config.KindBGPPeer, config.KindAnnouncement}
+var watchedKinds = []config.Kind{config.KindBGPConfiguration, config.KindBGPPeer, config.KindAnnouncement, config.KindRoutePolicy}
 
 // applySnapshot reads the watch's initial snapshot and applies it.
 func (d *Daemon) applySnapshot(events <-chan config.Event) error {
-	next := desired{peers: map[string]*config.Resource{}, anns: map[string]*config.Resource{}}
+	next := newDesired()
 	for ev := range events {
 		switch ev.Type {
 		case config.Added:
@@ -40,6 +40,7 @@ func (d *Daemon) applySnapshot(events <-chan config.Event) error {
 			if _, err := d.applyGlobal(); err != nil {
 				return err
 			}
+			d.syncPolicies()
 			d.syncOrigins()
 			d.syncPeers()
 			return nil
@@ -91,7 +92,8 @@ func (d *Daemon) reconcileLoop(ctx context.Context, events <-chan config.Event) 
 			}
 			return
 		}
-		next = &desired{peers: map[string]*config.Resource{}, anns: map[string]*config.Resource{}}
+		nd := newDesired()
+		next = &nd
 	}
 }
 
@@ -103,6 +105,8 @@ func (s *desired) put(r *config.Resource) {
 		s.peers[r.Metadata.Name] = r
 	case config.KindAnnouncement:
 		s.anns[r.Metadata.Name] = r
+	case config.KindRoutePolicy:
+		s.pols[r.Metadata.Name] = r
 	}
 }
 
@@ -114,6 +118,8 @@ func (s *desired) remove(r *config.Resource) {
 		delete(s.peers, r.Metadata.Name)
 	case config.KindAnnouncement:
 		delete(s.anns, r.Metadata.Name)
+	case config.KindRoutePolicy:
+		delete(s.pols, r.Metadata.Name)
 	}
 }
 
@@ -133,12 +139,15 @@ func (d *Daemon) applyChange(r *config.Resource) {
 		d.syncPeer(r.Metadata.Name)
 	case config.KindAnnouncement:
 		d.syncOrigins()
+	case config.KindRoutePolicy:
+		d.syncPolicies()
 	}
 }
 
 // applyAll brings everything in line with d.desired.
 func (d *Daemon) applyAll() error {
 	_, err := d.applyGlobal()
+	d.syncPolicies()
 	d.syncOrigins()
 	d.syncPeers()
 	return err
@@ -205,6 +214,7 @@ func (d *Daemon) applyGlobal() (bool, error) {
 	d.mu.Lock()
 	d.global = spec
 	d.mu.Unlock()
+	d.rib.setOptions(decisionOptions(spec))
 	addrs := listenAddresses(spec)
 	if old != nil && d.listener != nil && slices.Equal(addrs, d.listenOn) {
 		return true, nil

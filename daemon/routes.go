@@ -2,12 +2,14 @@ package daemon
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/godwit-bgp/godwit/rib"
+	"github.com/godwit-bgp/godwit/rib/export"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/nlri"
 )
@@ -46,14 +48,17 @@ type Route struct {
 	NextHop netip.Addr
 	// Attrs are the path attributes (shared, never modified); ASPath is
 	// AS_PATH after RFC 6793 reconciliation (nil when there is none).
-	Attrs    attr.List
-	ASPath   *attr.ASPath
-	Best     bool
-	Stale    bool
-	Internal bool
+	Attrs  attr.List
+	ASPath *attr.ASPath
+	Best   bool
+	// Multipath marks a path of the ECMP set other than the best.
+	Multipath bool
+	Stale     bool
+	Internal  bool
 	// Filtered marks, in a Received listing only, a path that is not
-	// accepted (its AS_PATH holds our AS).
+	// accepted; Reason says why.
 	Filtered bool
+	Reason   string
 	Since    time.Time
 }
 
@@ -62,254 +67,222 @@ func (r *Route) LocalPref() uint32 {
 	if lp, ok := r.Attrs.LocalPref(); ok {
 		return lp.Value
 	}
-	return defaultLocalPref
+	return rib.DefaultLocalPref
 }
 
-// Routes returns the selected paths, grouped by prefix (families in
-// AFI/SAFI order, prefixes in address order), the best path of each prefix
-// first. ErrNoNeighbor when q.Peer is not a neighbour.
+// Routes returns the paths q selects, grouped by prefix (IPv4 before
+// IPv6, prefixes in address order), each prefix's paths from the best to
+// the worst. The Loc-RIB is read in the RIB loop (a consistent view: every
+// change made before the call is in it); the Adj-RIB-Out of --advertised
+// in the peer's update group. ErrNoNeighbor when q.Peer is not a
+// neighbour.
 func (d *Daemon) Routes(q RouteQuery) ([]Route, error) {
-	var out []Route
-	keep := func(fam nlri.Family, pfx netip.Prefix, text string) bool {
-		switch {
-		case q.Family != (nlri.Family{}) && fam != q.Family:
-			return false
-		case q.Prefix.IsValid() && pfx != q.Prefix:
-			return false
-		case q.Addr.IsValid() && (!pfx.IsValid() || !pfx.Contains(q.Addr)):
-			return false
-		case q.Text != "" && text != q.Text:
-			return false
-		}
-		return true
-	}
+	var n *neighbor
 	if q.Peer.IsValid() {
-		n := d.lookup(q.Peer)
-		if n == nil {
+		if n = d.lookup(q.Peer); n == nil {
 			return nil, fmt.Errorf("%w %s", ErrNoNeighbor, q.Peer)
 		}
-		switch {
-		case q.Advertised:
-			out = n.advertisedRoutes(keep)
-		case q.Received:
-			out = n.receivedRoutes(keep, true)
-			d.markBest(out, q)
-		}
-		if q.Advertised || q.Received {
-			return finish(out, q), nil
-		}
 	}
-	out = d.localRoutes(keep)
-	for _, n := range d.neighborList() {
-		out = append(out, n.receivedRoutes(keep, false)...)
+	if q.Advertised && n != nil {
+		return d.advertisedRoutes(n, q)
 	}
-	d.markBest(out, q)
-	if q.Peer.IsValid() {
-		out = slices.DeleteFunc(out, func(r Route) bool { return r.Peer != q.Peer })
+	var out []Route
+	ok := d.rib.query(func() { out = d.rib.list(n, q) })
+	if !ok {
+		return nil, ErrStopped
 	}
-	return finish(out, q), nil
+	return out, nil
 }
 
-// markBest sorts rs and marks each prefix's best path (see better). For a
-// neighbour's Adj-RIB-In, best is whether the path is the best of the
-// whole table.
-func (d *Daemon) markBest(rs []Route, q RouteQuery) {
-	if q.Received {
-		// Compare with the whole table for the prefixes at hand.
-		var all []Route
-		keep := func(fam nlri.Family, pfx netip.Prefix, text string) bool {
-			for _, r := range rs {
-				if r.Family == fam && r.Prefix == pfx && r.Text == text {
-					return true
-				}
+// want reports whether q selects routes of fam.
+func (q *RouteQuery) want(fam nlri.Family) bool {
+	return q.Family == (nlri.Family{}) || q.Family == fam
+}
+
+// list runs in the RIB loop.
+func (l *ribLoop) list(n *neighbor, q RouteQuery) []Route {
+	var src *ribSource
+	if n != nil {
+		if src = l.srcs[n]; src == nil {
+			return nil
+		}
+	}
+	var out []Route
+	add := func(fam nlri.Family, pfx netip.Prefix, ps []*rib.Path, nsel int) {
+		for i, p := range ps {
+			if src != nil && (p.Source.Local || p.SourceID != src.id) {
+				continue
 			}
-			return false
+			if q.BestOnly && i > 0 {
+				break
+			}
+			out = append(out, routeOf(fam, pfx, p, i == 0 && nsel > 0, i > 0 && i < nsel))
 		}
-		if len(rs) > 0 {
-			all = d.localRoutes(keep)
-			for _, n := range d.neighborList() {
-				all = append(all, n.receivedRoutes(keep, false)...)
+	}
+	one4 := func(k rib.Prefix4) {
+		ps, nsel := l.v4.Lookup(k)
+		add(nlri.IPv4Unicast, k.Prefix(), ptrs(ps), nsel)
+	}
+	one6 := func(k rib.Prefix6) {
+		ps, nsel := l.v6.Lookup(k)
+		add(nlri.IPv6Unicast, k.Prefix(), ptrs(ps), nsel)
+	}
+	switch {
+	case q.Text != "":
+		return nil // VPN and EVPN routes are not kept by this version
+	case q.Prefix.IsValid():
+		if k, ok := rib.Prefix4From(q.Prefix); ok && q.want(nlri.IPv4Unicast) {
+			one4(k)
+		} else if k, ok := rib.Prefix6From(q.Prefix); ok && q.want(nlri.IPv6Unicast) {
+			one6(k)
+		}
+	case q.Addr.IsValid():
+		// Longest match: the longest prefix that holds a path.
+		a := q.Addr.Unmap()
+		for bits := a.BitLen(); bits >= 0 && len(out) == 0; bits-- {
+			p := netip.PrefixFrom(a, bits).Masked()
+			if k, ok := rib.Prefix4From(p); ok && q.want(nlri.IPv4Unicast) {
+				one4(k)
+			} else if k, ok := rib.Prefix6From(p); ok && q.want(nlri.IPv6Unicast) {
+				one6(k)
 			}
 		}
-		sortRoutes(all)
-		best := map[string]Route{}
-		for i := range all {
-			k := groupKey(&all[i])
-			if _, ok := best[k]; !ok {
-				best[k] = all[i]
+	default:
+		if q.want(nlri.IPv4Unicast) {
+			for pos, more := uint32(0), true; more; {
+				pos, more = l.v4.Walk(pos, walkChunk, func(k rib.Prefix4, ps []*rib.Path, nsel int) {
+					add(nlri.IPv4Unicast, k.Prefix(), ps, nsel)
+				})
 			}
 		}
-		for i := range rs {
-			b, ok := best[groupKey(&rs[i])]
-			rs[i].Best = ok && !rs[i].Filtered && b.Peer == rs[i].Peer && b.PathID == rs[i].PathID
+		if q.want(nlri.IPv6Unicast) {
+			for pos, more := uint32(0), true; more; {
+				pos, more = l.v6.Walk(pos, walkChunk, func(k rib.Prefix6, ps []*rib.Path, nsel int) {
+					add(nlri.IPv6Unicast, k.Prefix(), ps, nsel)
+				})
+			}
 		}
-		sortRoutes(rs)
-		return
 	}
-	sortRoutes(rs)
-	for i := range rs {
-		rs[i].Best = i == 0 || groupKey(&rs[i]) != groupKey(&rs[i-1])
-	}
-}
-
-// finish applies the longest match and BestOnly.
-func finish(rs []Route, q RouteQuery) []Route {
-	if q.Addr.IsValid() {
-		bits := -1
-		for _, r := range rs {
-			bits = max(bits, r.Prefix.Bits())
+	if src != nil && q.Received {
+		for k, r := range src.rejected {
+			if !q.want(k.fam) || (q.Prefix.IsValid() && k.pfx != q.Prefix) || (q.Addr.IsValid() && !k.pfx.Contains(q.Addr)) {
+				continue
+			}
+			rt := Route{Family: k.fam, Prefix: k.pfx, Text: k.pfx.String(), PathID: k.id, Peer: n.key.Addr,
+				Attrs: r.attrs, Filtered: true, Reason: r.reason, Internal: src.session != nil && src.session.IBGP()}
+			rt.ASPath, _ = r.attrs.ASPath()
+			rt.NextHop = nextHopOf(r.attrs)
+			out = append(out, rt)
 		}
-		rs = slices.DeleteFunc(rs, func(r Route) bool { return r.Prefix.Bits() != bits })
 	}
-	if q.BestOnly {
-		rs = slices.DeleteFunc(rs, func(r Route) bool { return !r.Best })
-	}
-	return rs
+	sortRoutes(out)
+	return out
 }
 
-func groupKey(r *Route) string {
-	return r.Family.String() + "|" + r.Text
+func ptrs(ps []rib.Path) []*rib.Path {
+	out := make([]*rib.Path, len(ps))
+	for i := range ps {
+		out[i] = &ps[i]
+	}
+	return out
 }
 
-// sortRoutes orders paths by family and prefix, and within a prefix from
-// the best to the worst (better).
+// routeOf copies one path out of the table.
+func routeOf(fam nlri.Family, pfx netip.Prefix, p *rib.Path, best, multipath bool) Route {
+	r := Route{Family: fam, Prefix: pfx, Text: pfx.String(), PathID: p.PathID, Attrs: p.Attrs.List,
+		Best: best, Multipath: multipath, Stale: p.Stale, Internal: p.Source.IBGP}
+	if !p.Source.Local {
+		r.Peer = p.Source.Addr
+	}
+	r.ASPath, _ = p.Attrs.List.ASPath()
+	r.NextHop = nextHopOf(p.Attrs.List)
+	return r
+}
+
+// nextHopOf is a list's next hop: NEXT_HOP, or MP_REACH_NLRI's global one.
+func nextHopOf(l attr.List) netip.Addr {
+	if nh, ok := l.NextHop(); ok {
+		return nh.Addr
+	}
+	if mp, ok := l.MPReach(); ok {
+		g, _, _, _ := mp.NextHops()
+		return g
+	}
+	return netip.Addr{}
+}
+
+// sortRoutes orders paths by family and prefix; within a prefix the order
+// the table gave (best first) is kept.
 func sortRoutes(rs []Route) {
 	slices.SortStableFunc(rs, func(a, b Route) int {
 		if c := compareFamily(a.Family, b.Family); c != 0 {
 			return c
 		}
-		if a.Prefix.IsValid() && b.Prefix.IsValid() {
-			if c := comparePrefix(a.Prefix, b.Prefix); c != 0 {
-				return c
-			}
-		} else if c := strings.Compare(a.Text, b.Text); c != 0 {
+		if c := comparePrefix(a.Prefix, b.Prefix); c != 0 {
 			return c
 		}
-		return better(&a, &b)
+		// Filtered paths after the candidates.
+		if a.Filtered != b.Filtered {
+			if a.Filtered {
+				return 1
+			}
+			return -1
+		}
+		return 0
 	})
 }
 
-// better is the selection of this minimal table, until the rib layer
-// brings the decision process of RFC 4271 §9.1.2:
-//
-//  1. the highest LOCAL_PREF (absent: 100), RFC 4271 §9.1.2.1;
-//  2. the shortest AS_PATH (an AS_SET counts one), RFC 4271 §9.1.2.2 a;
-//  3. the lowest peer address, our own routes first (in place of the
-//     router ID step, RFC 4271 §9.1.2.2 f-g).
-//
-// Deviations: no ORIGIN, MED, eBGP-over-iBGP or IGP-cost steps, no next
-// hop resolution, no ECMP; stale paths compete as any other. The result is
-// negative when a is better.
-func better(a, b *Route) int {
-	// Step 1: LOCAL_PREF, highest wins.
-	if c := cmp.Compare(b.LocalPref(), a.LocalPref()); c != 0 {
+// comparePrefix orders prefixes: IPv4 before IPv6, then by address, then
+// shorter first.
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
 		return c
 	}
-	// Step 2: AS_PATH length, shortest wins.
-	if c := cmp.Compare(a.ASPath.Length(), b.ASPath.Length()); c != 0 {
-		return c
-	}
-	// Step 3: peer address, lowest wins; local routes (no address) first.
-	if c := a.Peer.Compare(b.Peer); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.PathID, b.PathID)
+	return cmp.Compare(a.Bits(), b.Bits())
 }
 
-type keepFunc func(fam nlri.Family, pfx netip.Prefix, text string) bool
-
-// receivedRoutes copies the selected paths of the Adj-RIB-In: the accepted
-// ones, or with all every one (the refused marked Filtered).
-func (n *neighbor) receivedRoutes(keep keepFunc, all bool) []Route {
-	var out []Route
-	addr := n.key.Addr
-	n.in.each(func(k ribKey, p path) {
-		text := k.text
-		if k.pfx.IsValid() {
-			text = k.pfx.String()
-		} else if i := strings.Index(text, " path-id "); i >= 0 {
-			text = text[:i]
+// advertisedRoutes lists the Adj-RIB-Out of the peer's update group.
+func (d *Daemon) advertisedRoutes(n *neighbor, q RouteQuery) ([]Route, error) {
+	var g *export.Group
+	if !d.rib.query(func() {
+		if rs := d.rib.srcs[n]; rs != nil && rs.group != nil {
+			g = rs.group.g
 		}
-		if !keep(k.fam, k.pfx, text) || (p.attrs.looped && !all) {
-			return
-		}
-		out = append(out, Route{Filtered: p.attrs.looped, Family: k.fam, Prefix: k.pfx, Text: text, PathID: k.id, Peer: addr,
-			NextHop: p.attrs.nextHop, Attrs: p.attrs.list, ASPath: p.attrs.asPath, Stale: p.stale,
-			Internal: p.attrs.internal, Since: p.since})
-	})
-	return out
-}
-
-// advertisedRoutes lists the Adj-RIB-Out of the current session.
-func (n *neighbor) advertisedRoutes(keep keepFunc) []Route {
-	a := n.advertiser()
-	if a == nil {
-		return nil
+	}) {
+		return nil, ErrStopped
 	}
-	var out []Route
-	for _, r := range a.snapshot() {
-		fam := familyOf(r.prefix)
-		if !keep(fam, r.prefix, r.prefix.String()) {
+	if g == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adv, ok := g.Snapshot(ctx, q.Family, q.Prefix)
+	if !ok {
+		return nil, nil // the group closed meanwhile: the session went down
+	}
+	out := make([]Route, 0, len(adv))
+	for _, a := range adv {
+		if q.Addr.IsValid() && !a.Prefix.Contains(q.Addr) {
 			continue
 		}
-		rt := Route{Family: fam, Prefix: r.prefix, Text: r.prefix.String(), Attrs: r.attrs, Best: true, Since: a.s.Since}
-		rt.ASPath, _ = r.attrs.ASPath()
-		if nh, ok := r.attrs.NextHop(); ok {
-			rt.NextHop = nh.Addr
-		} else if mp, ok := r.attrs.MPReach(); ok {
-			rt.NextHop, _, _, _ = mp.NextHops()
+		r := Route{Family: a.Family, Prefix: a.Prefix, Text: a.Prefix.String(), PathID: a.PathID, Attrs: a.Attrs, Best: true}
+		r.ASPath, _ = a.Attrs.ASPath()
+		r.NextHop = nextHopOf(a.Attrs)
+		out = append(out, r)
+	}
+	if q.Addr.IsValid() {
+		bits := -1
+		for _, r := range out {
+			bits = max(bits, r.Prefix.Bits())
 		}
-		out = append(out, rt)
+		out = slices.DeleteFunc(out, func(r Route) bool { return r.Prefix.Bits() != bits })
 	}
-	return out
-}
-
-// localRoutes lists our own routes as the table holds them: next hop
-// unspecified ("0.0.0.0" or "::", ourselves), empty AS_PATH, ORIGIN IGP.
-func (d *Daemon) localRoutes(keep keepFunc) []Route {
-	set := d.origins.Load()
-	var out []Route
-	for _, g := range set.groups {
-		for _, p := range g.prefixes {
-			fam := familyOf(p)
-			if !keep(fam, p, p.String()) {
-				continue
-			}
-			nh := netip.IPv4Unspecified()
-			if fam == nlri.IPv6Unicast {
-				nh = netip.IPv6Unspecified()
-			}
-			out = append(out, Route{Family: fam, Prefix: p, Text: p.String(), NextHop: nh,
-				Attrs: localAttrs(g.o), ASPath: &attr.ASPath{}, Since: d.started})
+	sortRoutes(out)
+	slices.SortStableFunc(out, func(a, b Route) int {
+		if a.Prefix != b.Prefix {
+			return 0
 		}
-	}
-	return out
-}
-
-// localAttrs are an origin's attributes as the table shows them.
-func localAttrs(o *origin) attr.List {
-	l := attr.List{&attr.Origin{Value: attr.OriginIGP}, &attr.ASPath{}}
-	if o.spec.MED != nil {
-		l = append(l, &attr.MED{Value: *o.spec.MED})
-	}
-	lp := uint32(defaultLocalPref)
-	if o.spec.LocalPreference != nil {
-		lp = *o.spec.LocalPreference
-	}
-	l = append(l, &attr.LocalPref{Value: lp})
-	if len(o.spec.Communities) > 0 {
-		c := &attr.Communities{}
-		for _, v := range o.spec.Communities {
-			c.Values = append(c.Values, uint32(v))
-		}
-		l = append(l, c)
-	}
-	if len(o.spec.LargeCommunities) > 0 {
-		c := &attr.LargeCommunities{}
-		for _, v := range o.spec.LargeCommunities {
-			c.Values = append(c.Values, attr.LargeCommunity{Global: v.Global, Local1: v.Local1, Local2: v.Local2})
-		}
-		l = append(l, c)
-	}
-	return l
+		return cmp.Compare(a.PathID, b.PathID)
+	})
+	return out, nil
 }

@@ -1,0 +1,261 @@
+package daemon
+
+// Import: what a peer's reader goroutine does with a batch of UPDATEs
+// before the RIB loop sees it. Per UPDATE and family, the attributes are
+// prepared once (AS4_PATH merged into AS_PATH, RFC 6793; the family's next
+// hop kept as an MP_REACH_NLRI without NLRI; LOCAL_PREF, ORIGINATOR_ID
+// and CLUSTER_LIST dropped when they come over eBGP, RFC 4271 §5.1.5 and
+// RFC 7606 §7.9-7.10), checked, and interned; each prefix then costs a
+// key and a pointer in the batch.
+//
+// A path that fails a check is not a candidate (treat-as-withdraw): it
+// replaces and withdraws any path it would have replaced, and the RIB
+// keeps it aside so that it counts as received and shows as filtered:
+//
+//   - AS_PATH holds our AS more often than allowASIn lets (RFC 4271 §9.1.2);
+//   - ORIGINATOR_ID is our router ID, or CLUSTER_LIST holds our cluster ID
+//     (RFC 4456 §8);
+//   - the next hop is a martian (DESIGN.md: 0.0.0.0/8, 127.0.0.0/8,
+//     224.0.0.0/4, 240.0.0.0/4, ::, ::1, ff00::/8) other than the peer's
+//     own address on the session, or our own address.
+
+import (
+	"net/netip"
+
+	"github.com/godwit-bgp/godwit/rib"
+	"github.com/godwit-bgp/godwit/wire"
+	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/nlri"
+)
+
+// rejectReason says why a path is not a candidate (0: it is).
+type rejectReason uint8
+
+const (
+	accepted rejectReason = iota
+	rejectASLoop
+	rejectOriginator
+	rejectClusterLoop
+	rejectMartian
+	rejectOwnNextHop
+	rejectNoNextHop
+)
+
+var rejectText = [...]string{"", "AS_PATH contains our AS", "ORIGINATOR_ID is our router ID (RFC 4456)",
+	"CLUSTER_LIST contains our cluster ID (RFC 4456)", "martian next hop", "next hop is our own address",
+	"no next hop for the family"}
+
+func (r rejectReason) String() string { return rejectText[r] }
+
+type route4 struct {
+	key    rib.Prefix4
+	id     uint32
+	attrs  *rib.Attrs // nil: withdrawn
+	reason rejectReason
+}
+
+type route6 struct {
+	key    rib.Prefix6
+	id     uint32
+	attrs  *rib.Attrs
+	reason rejectReason
+}
+
+// routeBatch is one batch of a session's UPDATEs, ready for the tables.
+type routeBatch struct {
+	v4        []route4
+	v6        []route6
+	eor       []nlri.Family
+	disabled  []nlri.Family
+	withdrawn uint64
+	held      []*rib.Attrs // references interning took; the loop releases them
+}
+
+func (b *routeBatch) release(t *rib.Table) {
+	for _, a := range b.held {
+		t.Release(a)
+	}
+	b.held = nil
+}
+
+// importer prepares one session's UPDATEs. It is used by the session's
+// reader only (the Handler's Updates calls never overlap).
+type importer struct {
+	t         *rib.Table
+	opts      attr.Options // the receive direction's
+	ibgp      bool
+	localAS   uint32
+	allowASIn int
+	routerID  netip.Addr
+	clusterID netip.Addr
+	local     netip.Addr // our address on the session
+	remote    netip.Addr // the peer's address on the session
+
+	scratch []byte
+	cache   []famAttrs // per family, for the UPDATE at hand
+}
+
+type famAttrs struct {
+	fam    nlri.Family
+	a      *rib.Attrs
+	reason rejectReason
+}
+
+// batch turns UPDATEs into a routeBatch.
+func (im *importer) batch(us []*wire.Update) *routeBatch {
+	b := &routeBatch{}
+	for _, u := range us {
+		if fam, ok := u.EndOfRIB(); ok {
+			b.eor = append(b.eor, fam)
+			continue
+		}
+		b.disabled = append(b.disabled, u.Disabled()...)
+		for r := range u.Unreach() {
+			b.withdrawn++
+			switch r.Family {
+			case nlri.IPv4Unicast:
+				if k, ok := rib.Prefix4From(r.Prefix.Prefix); ok {
+					b.v4 = append(b.v4, route4{key: k, id: r.Prefix.PathID})
+				}
+			case nlri.IPv6Unicast:
+				if k, ok := rib.Prefix6From(r.Prefix.Prefix); ok {
+					b.v6 = append(b.v6, route6{key: k, id: r.Prefix.PathID})
+				}
+			}
+		}
+		im.cache = im.cache[:0]
+		for r := range u.Reach() {
+			if r.Family != nlri.IPv4Unicast && r.Family != nlri.IPv6Unicast {
+				continue // other families are not kept by this version
+			}
+			fa := im.attrsFor(u, r.Family, b)
+			switch r.Family {
+			case nlri.IPv4Unicast:
+				if k, ok := rib.Prefix4From(r.Prefix.Prefix); ok {
+					b.v4 = append(b.v4, route4{key: k, id: r.Prefix.PathID, attrs: fa.a, reason: fa.reason})
+				}
+			case nlri.IPv6Unicast:
+				if k, ok := rib.Prefix6From(r.Prefix.Prefix); ok {
+					b.v6 = append(b.v6, route6{key: k, id: r.Prefix.PathID, attrs: fa.a, reason: fa.reason})
+				}
+			}
+		}
+	}
+	return b
+}
+
+// attrsFor returns the interned set of u's routes of family fam, built on
+// first use for this UPDATE.
+func (im *importer) attrsFor(u *wire.Update, fam nlri.Family, b *routeBatch) famAttrs {
+	for _, c := range im.cache {
+		if c.fam == fam {
+			return c
+		}
+	}
+	list, nh := im.prepare(u, fam)
+	reason := im.check(list, nh)
+	var a *rib.Attrs
+	a, im.scratch = im.t.Intern(list, im.scratch)
+	b.held = append(b.held, a)
+	c := famAttrs{fam: fam, a: a, reason: reason}
+	im.cache = append(im.cache, c)
+	return c
+}
+
+// prepare builds the attribute list the table keeps for u's routes of
+// family fam, and returns their next hop.
+func (im *importer) prepare(u *wire.Update, fam nlri.Family) (attr.List, netip.Addr) {
+	path, agg := u.Attrs.ReconcileAS4(im.opts)
+	list := make(attr.List, 0, len(u.Attrs)+1)
+	var nh netip.Addr
+	for _, a := range u.Attrs {
+		switch a := a.(type) {
+		case *attr.MPReach:
+			if a.Family != fam {
+				continue
+			}
+			g, ll, _, err := a.NextHops()
+			if err != nil {
+				continue
+			}
+			nh = g
+			list = append(list, attr.NewMPReach(fam, g, ll, nil))
+		case *attr.NextHop:
+			if fam == nlri.IPv4Unicast && !mpFamily(u, fam) {
+				nh = a.Addr
+				list = append(list, a)
+			}
+		case *attr.MPUnreach, *attr.AS4Path, *attr.AS4Aggregator:
+		case *attr.ASPath:
+			if path != nil {
+				list = append(list, path)
+			}
+		case *attr.Aggregator:
+			if agg != nil {
+				list = append(list, agg)
+			}
+		case *attr.LocalPref, *attr.OriginatorID, *attr.ClusterList:
+			if im.ibgp {
+				list = append(list, a)
+			}
+		default:
+			list = append(list, a)
+		}
+	}
+	return list, nh
+}
+
+// mpFamily reports whether u carries fam's routes in MP_REACH_NLRI.
+func mpFamily(u *wire.Update, fam nlri.Family) bool {
+	mp, ok := u.Attrs.MPReach()
+	return ok && mp.Family == fam
+}
+
+// check applies the import checks of the file comment.
+func (im *importer) check(list attr.List, nh netip.Addr) rejectReason {
+	if p, ok := list.ASPath(); ok && countAS(p, im.localAS) > im.allowASIn {
+		return rejectASLoop
+	}
+	if im.ibgp {
+		if o, ok := list.OriginatorID(); ok && o.ID == im.routerID {
+			return rejectOriginator
+		}
+		if cl, ok := list.ClusterList(); ok && cl.Contains(im.clusterID) {
+			return rejectClusterLoop
+		}
+	}
+	switch {
+	case !nh.IsValid():
+		return rejectNoNextHop
+	case martian(nh) && nh.Unmap() != im.remote.Unmap():
+		// The peer's own address is a usable next hop wherever the
+		// session runs (tests and benchmarks run over 127/8).
+		return rejectMartian
+	case nh.Unmap() == im.local.Unmap():
+		return rejectOwnNextHop
+	}
+	return accepted
+}
+
+// countAS counts the occurrences of as in the path.
+func countAS(p *attr.ASPath, as uint32) int {
+	n := 0
+	for _, s := range p.Segments {
+		for _, x := range s.ASNs {
+			if x == as {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// martian reports a next hop that can never be one (DESIGN.md).
+func martian(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.Is4() {
+		b := a.As4()
+		return b[0] == 0 || b[0] == 127 || b[0] >= 224
+	}
+	return a.IsUnspecified() || a.IsLoopback() || a.IsMulticast()
+}

@@ -1,0 +1,709 @@
+package daemon
+
+// The RIB of the default VRF: one goroutine owns the Loc-RIBs (IPv4 and
+// IPv6 unicast) and is their only writer; everything else talks to it
+// through ops on one channel, so the tables need no locks.
+//
+//	peer readers ──import (decode, checks, intern) ──opRoutes──▶ ┐
+//	neighbors ──opUp / opDown / opRefresh──────────────────────▶ │ ribLoop
+//	reconciler ──opOrigins (Announcements)─────────────────────▶ │ (Loc-RIBs, per-neighbour
+//	API, metrics ──opFunc (a query, run in the loop)───────────▶ ┘  counts, update groups)
+//	                    │
+//	                    └── after each round of ops: DrainAll ──[]export.Change──▶ every update group
+//
+// Work is split so that both cores are used: a peer's reader goroutine
+// turns its UPDATEs into a routeBatch (AS4 merge, the import checks,
+// attribute interning) before it posts the batch, the loop only applies
+// keys and pointers to the tables and runs the decision process, and each
+// update group encodes in its own goroutine. The loop takes every op that
+// is waiting (up to a bound) before it drains the tables, so a burst of
+// UPDATEs costs one round of changes; the group channels and the ops
+// channel are bounded, so a slow peer pushes back on the loop and the loop
+// on the readers, and from there through TCP on the sending peers.
+//
+// Ordering: a neighbour's handler calls (SessionUp, Updates, SessionDown)
+// post their ops synchronously, so the loop sees them in order; a batch
+// of a session that is no longer current is dropped.
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/godwit-bgp/godwit/config"
+	"github.com/godwit-bgp/godwit/peer"
+	"github.com/godwit-bgp/godwit/rib"
+	"github.com/godwit-bgp/godwit/rib/export"
+	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/nlri"
+)
+
+// maxRound bounds the ops taken before the tables are drained, and
+// maxPending the prefixes waiting, so that changes flow out during a
+// full-table load instead of after it.
+const (
+	maxRound   = 256
+	maxPending = 1 << 16
+	walkChunk  = 1 << 14
+)
+
+type ribLoop struct {
+	d     *Daemon
+	attrs *rib.Table
+	opts  rib.Options
+	v4    *rib.LocRIB[rib.Prefix4]
+	v6    *rib.LocRIB[rib.Prefix6]
+	ops   chan any
+
+	local    rib.SourceID
+	localSet map[netip.Prefix]*rib.Attrs // what we originate, with its interned set
+	srcs     map[*neighbor]*ribSource
+	groups   map[export.GroupKey]*groupState
+	trackAll bool
+
+	ctx context.Context
+}
+
+// ribSource is what the loop keeps for one neighbour.
+type ribSource struct {
+	n         *neighbor
+	id        rib.SourceID
+	session   *peer.Session // current; nil when down
+	rejected  map[rejKey]rejected
+	stale     bool                 // paths marked stale, waiting for End-of-RIB or the timer
+	staleFams map[nlri.Family]bool // the families still waiting for End-of-RIB
+	gen       uint64               // invalidates a stale timer that was replaced
+	timer     *time.Timer
+	member    *export.Member
+	group     *groupState
+	withdrawn uint64 // withdrawn NLRI received
+}
+
+type groupState struct {
+	g       *export.Group
+	members int
+	cancel  context.CancelFunc
+}
+
+// rejKey and rejected keep the paths the import checks refused, so that
+// they count as received and show as filtered in --received listings.
+type rejKey struct {
+	fam nlri.Family
+	pfx netip.Prefix
+	id  uint32
+}
+
+type rejected struct {
+	attrs  attr.List
+	reason string
+}
+
+// familyCounts are a neighbour's path counts per family.
+type familyCounts struct {
+	received, accepted map[nlri.Family]int
+	withdrawn          uint64
+}
+
+// Ops.
+type (
+	opRoutes struct {
+		n *neighbor
+		s *peer.Session
+		b *routeBatch
+	}
+	opUp struct {
+		n   *neighbor
+		s   *peer.Session
+		src *rib.Source
+		cfg export.Config
+	}
+	opDown struct {
+		n        *neighbor
+		s        *peer.Session
+		graceful bool
+		restart  time.Duration
+	}
+	opStale struct {
+		n   *neighbor
+		gen uint64
+		why string
+	}
+	opRefresh struct {
+		n   *neighbor
+		s   *peer.Session
+		fam nlri.Family
+	}
+	opRemove  struct{ n *neighbor }
+	opOrigins struct{ set *originSet }
+	opFunc    struct{ fn func() }
+)
+
+func newRibLoop(d *Daemon, opts rib.Options) *ribLoop {
+	l := &ribLoop{d: d, attrs: rib.NewTable(), opts: opts, ops: make(chan any, 64),
+		localSet: map[netip.Prefix]*rib.Attrs{}, srcs: map[*neighbor]*ribSource{}, groups: map[export.GroupKey]*groupState{}}
+	l.v4 = rib.NewLocRIB[rib.Prefix4](l.attrs, opts)
+	l.v6 = rib.NewLocRIB[rib.Prefix6](l.attrs, opts)
+	l.local = l.addSource(&rib.Source{Local: true})
+	return l
+}
+
+// addSource registers s in both tables, which keeps their numbering equal.
+func (l *ribLoop) addSource(s *rib.Source) rib.SourceID {
+	id := l.v4.AddSource(s)
+	if l.v6.AddSource(s) != id {
+		panic("rib: source numbering of the IPv4 and IPv6 tables differs")
+	}
+	return id
+}
+
+// post hands an op to the loop; false once the daemon is stopping.
+func (l *ribLoop) post(op any) bool {
+	select {
+	case l.ops <- op:
+		return true
+	case <-l.ctx.Done():
+		return false
+	}
+}
+
+// query runs fn in the loop and waits for it.
+func (l *ribLoop) query(fn func()) bool {
+	done := make(chan struct{})
+	if !l.post(opFunc{func() { fn(); close(done) }}) {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-l.ctx.Done():
+		return false
+	}
+}
+
+func (l *ribLoop) run(ctx context.Context) {
+	defer func() {
+		for _, gs := range l.groups {
+			gs.cancel()
+		}
+		for _, rs := range l.srcs {
+			if rs.timer != nil {
+				rs.timer.Stop()
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case op := <-l.ops:
+			l.handle(op)
+		}
+	round:
+		for i := 0; i < maxRound && l.v4.Pending()+l.v6.Pending() < maxPending; i++ {
+			select {
+			case op := <-l.ops:
+				l.handle(op)
+			default:
+				break round
+			}
+		}
+		l.flush()
+	}
+}
+
+func (l *ribLoop) handle(op any) {
+	switch op := op.(type) {
+	case opRoutes:
+		l.routes(op)
+	case opUp:
+		l.up(op)
+	case opDown:
+		l.down(op)
+	case opStale:
+		if rs := l.srcs[op.n]; rs != nil && rs.gen == op.gen && rs.stale {
+			l.sweep(op.n, rs, op.why)
+		}
+	case opRefresh:
+		if rs := l.srcs[op.n]; rs != nil && rs.session == op.s && rs.group != nil {
+			rs.group.g.Refresh(l.ctx, rs.member, op.fam)
+		}
+	case opRemove:
+		l.remove(op.n)
+	case opOrigins:
+		l.origins(op.set)
+	case opFunc:
+		l.flush() // a query sees every change made before it
+		op.fn()
+	}
+}
+
+// source returns the neighbour's state, registering it on first use.
+func (l *ribLoop) source(n *neighbor) *ribSource {
+	rs := l.srcs[n]
+	if rs == nil {
+		rs = &ribSource{n: n, id: l.addSource(&rib.Source{Addr: n.key.Addr}), rejected: map[rejKey]rejected{},
+			staleFams: map[nlri.Family]bool{}}
+		l.srcs[n] = rs
+	}
+	return rs
+}
+
+// routes applies a neighbour's batch.
+func (l *ribLoop) routes(op opRoutes) {
+	b := op.b
+	defer b.release(l.attrs)
+	rs := l.source(op.n)
+	if rs.session != op.s {
+		return // the session ended before its batch got here
+	}
+	for _, fam := range b.disabled {
+		l.flushFamily(rs, fam)
+		op.n.log.Warn("address family disabled on this session after a malformed MP attribute (RFC 7606 §2); its routes are dropped until the session restarts", "family", fam)
+	}
+	rs.withdrawn += b.withdrawn
+	for _, r := range b.v4 {
+		l.apply4(rs, r)
+	}
+	for _, r := range b.v6 {
+		l.apply6(rs, r)
+	}
+	for _, f := range b.eor {
+		if rs.staleFams[f] {
+			l.sweepFamily(op.n, rs, f)
+		}
+	}
+	l.publish(op.n, rs)
+}
+
+func (l *ribLoop) apply4(rs *ribSource, r route4) {
+	applyRoute(l, l.v4, rs, nlri.IPv4Unicast, r.key, r.id, r.attrs, r.reason)
+}
+
+func (l *ribLoop) apply6(rs *ribSource, r route6) {
+	applyRoute(l, l.v6, rs, nlri.IPv6Unicast, r.key, r.id, r.attrs, r.reason)
+}
+
+// applyRoute applies one path of a batch: a withdrawal (attrs nil), a
+// path the import checks refused (kept aside, and withdrawn from the
+// table), or a candidate.
+func applyRoute[K interface {
+	rib.Key
+	Prefix() netip.Prefix
+}](l *ribLoop, t *rib.LocRIB[K], rs *ribSource, fam nlri.Family, key K, id uint32, a *rib.Attrs, reason rejectReason) {
+	k := rejKey{fam: fam, pfx: key.Prefix(), id: id}
+	l.unreject(rs, k)
+	switch {
+	case a == nil:
+		t.Withdraw(rs.id, id, key)
+	case reason != accepted:
+		t.Withdraw(rs.id, id, key)
+		rs.rejected[k] = rejected{attrs: a.List, reason: reason.String()}
+	default:
+		if err := t.Update(rs.id, id, key, a); err != nil {
+			l.d.log.Warn("path not stored", "prefix", k.pfx, "err", err)
+		}
+	}
+}
+
+func (l *ribLoop) unreject(rs *ribSource, k rejKey) {
+	if len(rs.rejected) > 0 {
+		delete(rs.rejected, k)
+	}
+}
+
+// publish recounts a neighbour's paths and makes them readable.
+func (l *ribLoop) publish(n *neighbor, rs *ribSource) {
+	rej := map[nlri.Family]int{}
+	for k := range rs.rejected {
+		rej[k.fam]++
+	}
+	acc4, acc6 := l.v4.SourcePaths(rs.id), l.v6.SourcePaths(rs.id)
+	c := &familyCounts{received: map[nlri.Family]int{}, accepted: map[nlri.Family]int{}, withdrawn: rs.withdrawn}
+	set := func(m map[nlri.Family]int, f nlri.Family, v int) {
+		if v > 0 {
+			m[f] = v
+		}
+	}
+	set(c.accepted, nlri.IPv4Unicast, acc4)
+	set(c.accepted, nlri.IPv6Unicast, acc6)
+	set(c.received, nlri.IPv4Unicast, acc4+rej[nlri.IPv4Unicast])
+	set(c.received, nlri.IPv6Unicast, acc6+rej[nlri.IPv6Unicast])
+	n.ribCounts.Store(c)
+	l.d.notify()
+}
+
+// flushFamily drops every path of one family from a neighbour.
+func (l *ribLoop) flushFamily(rs *ribSource, fam nlri.Family) {
+	switch fam {
+	case nlri.IPv4Unicast:
+		l.v4.WithdrawSource(rs.id)
+	case nlri.IPv6Unicast:
+		l.v6.WithdrawSource(rs.id)
+	}
+	for k := range rs.rejected {
+		if k.fam == fam {
+			delete(rs.rejected, k)
+		}
+	}
+}
+
+// up starts a session: the neighbour's Source is replaced (its identity
+// may have changed), stale paths wait for End-of-RIB when the peer came
+// back with graceful restart (RFC 4724 §4.2), and the session joins its
+// update group, which sends it the table and End-of-RIB.
+func (l *ribLoop) up(op opUp) {
+	rs := l.source(op.n)
+	rs.session = op.s
+	l.v4.SetSource(rs.id, op.src)
+	l.v6.SetSource(rs.id, op.src)
+	if rs.stale {
+		if op.s.Negotiated.GracefulRestart == nil {
+			l.sweep(op.n, rs, "the peer came back without graceful restart")
+		} else {
+			l.startStaleTimer(op.n, rs, staleHoldTime, "no End-of-RIB within the stale path time")
+		}
+	}
+	rs.member = &export.Member{S: op.s, Families: slices.Clone(op.s.Negotiated.Families),
+		EnhancedRefresh: op.s.Negotiated.EnhancedRouteRefresh}
+	l.join(rs, op.cfg)
+	l.publish(op.n, rs)
+}
+
+// join puts a session in the group of its Config, creating the group (and
+// filling it from the Loc-RIB) when it is the first.
+func (l *ribLoop) join(rs *ribSource, cfg export.Config) {
+	key := cfg.Key()
+	gs := l.groups[key]
+	if gs != nil {
+		gs.members++
+		rs.group = gs
+		rs.n.group.Store(gs.g)
+		gs.g.Join(l.ctx, rs.member, false)
+		return
+	}
+	l.flush() // the groups that exist get the pending changes first
+	ctx, cancel := context.WithCancel(l.ctx)
+	gs = &groupState{g: export.NewGroup(cfg, l.opts, nil), members: 1, cancel: cancel}
+	l.groups[key] = gs
+	rs.group = gs
+	rs.n.group.Store(gs.g)
+	l.d.wg.Add(1)
+	go func() {
+		defer l.d.wg.Done()
+		gs.g.Run(ctx)
+	}()
+	gs.g.Join(l.ctx, rs.member, true)
+	l.setTrackAll()
+	l.fill(gs.g)
+	gs.g.Synced(l.ctx)
+}
+
+// fill gives a new group the whole Loc-RIB, in chunks.
+func (l *ribLoop) fill(g *export.Group) {
+	c := g.Config()
+	all := c.NeedsAllPaths()
+	var pos uint32
+	for more := true; more; {
+		b := &changeBuilder{all: all}
+		pos, more = l.v4.Walk(pos, walkChunk, func(k rib.Prefix4, ps []*rib.Path, nsel int) {
+			b.add(export.Change{Family: nlri.IPv4Unicast, P4: k, NSel: nsel}, ps)
+		})
+		if batch := b.done(); len(batch) > 0 && !g.Changes(l.ctx, batch) {
+			return
+		}
+	}
+	pos = 0
+	for more := true; more; {
+		b := &changeBuilder{all: all}
+		pos, more = l.v6.Walk(pos, walkChunk, func(k rib.Prefix6, ps []*rib.Path, nsel int) {
+			b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, NSel: nsel}, ps)
+		})
+		if batch := b.done(); len(batch) > 0 && !g.Changes(l.ctx, batch) {
+			return
+		}
+	}
+}
+
+// changeBuilder collects a batch of changes with every path in one
+// backing slice (no allocation per prefix).
+type changeBuilder struct {
+	all     bool
+	changes []export.Change
+	sels    []export.Sel
+	offs    []int
+}
+
+func (b *changeBuilder) add(c export.Change, ps []*rib.Path) {
+	n := c.NSel
+	if b.all {
+		n = len(ps)
+	}
+	b.offs = append(b.offs, len(b.sels))
+	for _, p := range ps[:n] {
+		b.sels = append(b.sels, export.Sel{Attrs: p.Attrs, Src: p.Source, ID: outPathID(p.SourceID, p.PathID)})
+	}
+	b.changes = append(b.changes, c)
+}
+
+// done points each change at its paths and returns the batch.
+func (b *changeBuilder) done() []export.Change {
+	for i := range b.changes {
+		end := len(b.sels)
+		if i+1 < len(b.offs) {
+			end = b.offs[i+1]
+		}
+		b.changes[i].Paths = b.sels[b.offs[i]:end:end]
+	}
+	return b.changes
+}
+
+// outPathID is the path identifier a path is sent with over ADD-PATH
+// (RFC 7911): unique per (source, received identifier) as long as
+// sources number fewer than 65535 and received identifiers stay below
+// 65536, which covers every implementation seen so far.
+func outPathID(src rib.SourceID, id uint32) uint32 {
+	return (uint32(src)+1)<<16 | id&0xffff
+}
+
+func (l *ribLoop) setTrackAll() {
+	all := false
+	for _, gs := range l.groups {
+		c := gs.g.Config()
+		all = all || c.NeedsAllPaths()
+	}
+	if all != l.trackAll {
+		l.trackAll = all
+		l.v4.TrackAll(all)
+		l.v6.TrackAll(all)
+	}
+}
+
+// leave takes a session out of its group; the last member closes it.
+func (l *ribLoop) leave(rs *ribSource) {
+	gs := rs.group
+	if gs == nil {
+		return
+	}
+	rs.group = nil
+	rs.n.group.Store(nil)
+	gs.members--
+	if gs.members > 0 {
+		gs.g.Leave(l.ctx, rs.member)
+		return
+	}
+	gs.cancel()
+	for k, x := range l.groups {
+		if x == gs {
+			delete(l.groups, k)
+		}
+	}
+	l.setTrackAll()
+}
+
+// down ends a session: its paths are withdrawn, or kept as stale while
+// the peer restarts gracefully (RFC 4724 §4.2), for at most its restart
+// time.
+func (l *ribLoop) down(op opDown) {
+	rs := l.source(op.n)
+	if rs.session != op.s {
+		return
+	}
+	rs.session = nil
+	l.leave(rs)
+	held := l.v4.SourcePaths(rs.id) + l.v6.SourcePaths(rs.id)
+	if !op.graceful || op.restart == 0 || held == 0 {
+		l.withdrawAll(rs)
+	} else {
+		if l.v4.MarkStale(rs.id) > 0 {
+			rs.staleFams[nlri.IPv4Unicast] = true
+		}
+		if l.v6.MarkStale(rs.id) > 0 {
+			rs.staleFams[nlri.IPv6Unicast] = true
+		}
+		rs.stale = true
+		op.n.log.Info("session down; keeping its routes as stale while the peer restarts (RFC 4724)",
+			"routes", held, "restart-time", op.restart)
+		l.startStaleTimer(op.n, rs, op.restart, "the peer's restart time expired")
+	}
+	clear(rs.rejected)
+	l.publish(op.n, rs)
+}
+
+func (l *ribLoop) withdrawAll(rs *ribSource) {
+	l.v4.WithdrawSource(rs.id)
+	l.v6.WithdrawSource(rs.id)
+	rs.stale = false
+	clear(rs.staleFams)
+	l.stopStaleTimer(rs)
+}
+
+func (l *ribLoop) startStaleTimer(n *neighbor, rs *ribSource, d time.Duration, why string) {
+	l.stopStaleTimer(rs)
+	gen := rs.gen
+	rs.timer = time.AfterFunc(d, func() { l.post(opStale{n: n, gen: gen, why: why}) })
+}
+
+func (l *ribLoop) stopStaleTimer(rs *ribSource) {
+	rs.gen++
+	if rs.timer != nil {
+		rs.timer.Stop()
+		rs.timer = nil
+	}
+}
+
+// sweep withdraws the paths still stale.
+func (l *ribLoop) sweep(n *neighbor, rs *ribSource, why string) {
+	c := l.v4.SweepStale(rs.id) + l.v6.SweepStale(rs.id)
+	rs.stale = false
+	clear(rs.staleFams)
+	l.stopStaleTimer(rs)
+	if c > 0 {
+		n.log.Info("stale routes withdrawn", "routes", c, "reason", why)
+	}
+	l.publish(n, rs)
+}
+
+// sweepFamily ends the graceful restart of one family (End-of-RIB, RFC
+// 4724 §4.2).
+func (l *ribLoop) sweepFamily(n *neighbor, rs *ribSource, fam nlri.Family) {
+	c := 0
+	switch fam {
+	case nlri.IPv4Unicast:
+		c = l.v4.SweepStale(rs.id)
+	case nlri.IPv6Unicast:
+		c = l.v6.SweepStale(rs.id)
+	}
+	if c > 0 {
+		n.log.Info("End-of-RIB: stale routes withdrawn", "family", fam, "routes", c)
+	}
+	delete(rs.staleFams, fam)
+	if len(rs.staleFams) == 0 {
+		rs.stale = false
+		l.stopStaleTimer(rs)
+	}
+}
+
+// remove forgets a neighbour that was deleted.
+func (l *ribLoop) remove(n *neighbor) {
+	rs := l.srcs[n]
+	if rs == nil {
+		return
+	}
+	l.leave(rs)
+	l.withdrawAll(rs)
+	rs.session = nil
+	clear(rs.rejected)
+	delete(l.srcs, n)
+	// The SourceID stays registered (the tables keep their numbering);
+	// nothing refers to it any more.
+	n.ribCounts.Store(&familyCounts{})
+}
+
+// origins replaces the routes we originate.
+func (l *ribLoop) origins(set *originSet) {
+	for p, a := range l.localSet {
+		if set.byPrefix[p] != nil {
+			continue
+		}
+		l.withdrawLocal(p)
+		l.attrs.Release(a)
+		delete(l.localSet, p)
+	}
+	var scratch []byte
+	for _, g := range set.groups {
+		for _, fam := range unicastFamilies {
+			list := localAttrs(g.o, fam)
+			var a *rib.Attrs
+			for _, p := range g.prefixes {
+				if familyOf(p) != fam {
+					continue
+				}
+				if a == nil {
+					a, scratch = l.attrs.Intern(list, scratch)
+					defer l.attrs.Release(a) // the loop's own reference, held while it installs
+				}
+				if old := l.localSet[p]; old == a {
+					continue
+				} else if old != nil {
+					l.attrs.Release(old)
+				}
+				l.attrs.Retain(a)
+				l.localSet[p] = a
+				l.updateLocal(p, a)
+			}
+		}
+	}
+}
+
+func (l *ribLoop) updateLocal(p netip.Prefix, a *rib.Attrs) {
+	if k, ok := rib.Prefix4From(p); ok {
+		_ = l.v4.Update(l.local, 0, k, a)
+	} else if k, ok := rib.Prefix6From(p); ok {
+		_ = l.v6.Update(l.local, 0, k, a)
+	}
+}
+
+func (l *ribLoop) withdrawLocal(p netip.Prefix) {
+	if k, ok := rib.Prefix4From(p); ok {
+		l.v4.Withdraw(l.local, 0, k)
+	} else if k, ok := rib.Prefix6From(p); ok {
+		l.v6.Withdraw(l.local, 0, k)
+	}
+}
+
+// flush drains both tables into one batch of changes for every group.
+func (l *ribLoop) flush() {
+	if l.v4.Pending()+l.v6.Pending() == 0 {
+		return
+	}
+	n := l.v4.Pending() + l.v6.Pending()
+	b := &changeBuilder{all: l.trackAll, changes: make([]export.Change, 0, n), offs: make([]int, 0, n), sels: make([]export.Sel, 0, n)}
+	l.v4.DrainAll(func(k rib.Prefix4, ps []*rib.Path, nsel int) {
+		b.add(export.Change{Family: nlri.IPv4Unicast, P4: k, NSel: nsel}, ps)
+	})
+	l.v6.DrainAll(func(k rib.Prefix6, ps []*rib.Path, nsel int) {
+		b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, NSel: nsel}, ps)
+	})
+	batch := b.done()
+	for _, gs := range l.groups {
+		gs.g.Changes(l.ctx, batch)
+	}
+	l.d.notify()
+}
+
+// setOptions changes the decision process (BGPConfiguration's maxPaths,
+// multipathRelax) and selects every prefix again.
+func (l *ribLoop) setOptions(o rib.Options) {
+	l.post(opFunc{func() {
+		if o == l.opts {
+			return
+		}
+		l.opts = o
+		l.v4.SetOptions(o)
+		l.v6.SetOptions(o)
+		l.v4.Reselect()
+		l.v6.Reselect()
+	}})
+}
+
+// decisionOptions are the decision process knobs of a BGPConfiguration.
+func decisionOptions(g *config.BGPConfigurationSpec) rib.Options {
+	o := rib.NewOptions()
+	o.MaxPaths = g.EffectiveMaxPaths()
+	o.MultipathRelax = g.MultipathRelax
+	o.AlwaysCompareMED = g.AlwaysCompareMED
+	o.DeterministicMED = g.DeterministicMED
+	return o
+}
+
+// counts of the loop, for Info.
+func (l *ribLoop) paths() uint64 { return uint64(l.v4.Len() + l.v6.Len()) }
+
+// ribCountsOf reads a neighbour's published counts.
+func ribCountsOf(n *neighbor) *familyCounts {
+	if c := n.ribCounts.Load(); c != nil {
+		return c
+	}
+	return &familyCounts{}
+}

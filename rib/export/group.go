@@ -1,0 +1,641 @@
+package export
+
+// An update group: the sessions that get the same UPDATEs (equal Rules
+// and codec options), the Adj-RIB-Out they share, and the goroutine that
+// turns the Loc-RIB's changes into packed UPDATEs for them.
+//
+//	Loc-RIB owner ──Changes (batches, in order)──▶ Group.run ──Packer──▶ bytes ──Send──▶ every member
+//	              ──Join / Leave / Refresh / Synced──▶        (owns the Adj-RIB-Out)
+//
+// Coalescing happens before the group (the Loc-RIB reports a prefix once
+// per batch, with its latest selection), and again here: a prefix whose
+// paths are sent with the attributes already sent costs nothing. A batch
+// is encoded once, whatever the number of members, and the same buffers
+// are queued to every member.
+//
+// Backpressure: Send blocks while a member's queue is full, so a slow
+// member slows its group, and the group's full input channel slows the
+// Loc-RIB owner. A member whose session has ended is dropped.
+
+import (
+	"context"
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+
+	"github.com/godwit-bgp/godwit/rib"
+	"github.com/godwit-bgp/godwit/wire"
+	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/iana"
+	"github.com/godwit-bgp/godwit/wire/nlri"
+)
+
+// Sel is one path of a change: its attributes, where it came from, and
+// the path identifier we send it with when ADD-PATH is on.
+type Sel struct {
+	Attrs *rib.Attrs
+	Src   *rib.Source
+	ID    uint32
+}
+
+// Change is one prefix's new state. Paths holds the NSel selected paths
+// first (the best first); with TrackAll, the other paths follow. No paths:
+// the prefix is gone.
+type Change struct {
+	Family nlri.Family
+	P4     rib.Prefix4
+	P6     rib.Prefix6
+	NSel   int
+	Paths  []Sel
+}
+
+// Prefix is the change's prefix.
+func (c *Change) Prefix() netip.Prefix {
+	if c.Family == nlri.IPv4Unicast {
+		return c.P4.Prefix()
+	}
+	return c.P6.Prefix()
+}
+
+// Sender is a member's session.
+type Sender interface {
+	Send(ctx context.Context, msgs ...[]byte) error
+}
+
+// Member is one session of a group.
+type Member struct {
+	S        Sender
+	Families []nlri.Family
+	// EnhancedRefresh marks RFC 7313 support: a re-sent table is framed
+	// by BoRR and EoRR.
+	EnhancedRefresh bool
+}
+
+// AddPathMode says which paths an ADD-PATH family sends (RFC 7911).
+type AddPathMode uint8
+
+const (
+	// AddPathAll sends every path.
+	AddPathAll AddPathMode = iota
+	// AddPathBestN sends the N best.
+	AddPathBestN
+	// AddPathECMP sends the multipath set.
+	AddPathECMP
+)
+
+// Config is what makes a group: two sessions with equal Configs share one.
+type Config struct {
+	Rules   Rules
+	Options wire.Options // the codec options of the direction we send
+	// AddPathMode and AddPathMax apply to the families of Options.AddPath.
+	AddPathMode AddPathMode
+	AddPathMax  int
+}
+
+// GroupKey is the comparable identity of a Config.
+type GroupKey struct {
+	Rules           Rules
+	AS4, ExtMessage bool
+	AddPath4        bool
+	AddPath6        bool
+	Mode            AddPathMode
+	Max             int
+}
+
+// Key is the comparable identity of the Config.
+func (c Config) Key() GroupKey {
+	k := GroupKey{Rules: c.Rules.Key(), AS4: c.Options.AS4, ExtMessage: c.Options.ExtendedMessage,
+		AddPath4: c.Options.AddPath.Has(nlri.IPv4Unicast), AddPath6: c.Options.AddPath.Has(nlri.IPv6Unicast)}
+	if k.AddPath4 || k.AddPath6 {
+		k.Mode, k.Max = c.AddPathMode, c.AddPathMax
+	}
+	return k
+}
+
+// NeedsAllPaths reports whether the group must hear of every path, not
+// only of selection changes (LocRIB.TrackAll).
+func (c *Config) NeedsAllPaths() bool {
+	k := c.Key()
+	return (k.AddPath4 || k.AddPath6) && c.AddPathMode != AddPathECMP
+}
+
+// outPath is one path sent: the out set index and the path identifier.
+type outPath struct {
+	set uint32
+	id  uint32
+}
+
+// outSet is one attribute set as sent, shared by every prefix sent with it.
+type outSet struct {
+	list attr.List
+	key  string // canonical encoding (dedup)
+	refs int
+	from []cacheKey // cache entries that resolve to it
+}
+
+type cacheKey struct {
+	a   *rib.Attrs
+	src *rib.Source
+	fam nlri.Family
+}
+
+// Group is one update group. Its methods other than In, Counts, Len and
+// Snapshot are for its own goroutine (Run).
+type Group struct {
+	cfg   Config
+	opts  rib.Options // for ordering paths in best-N mode
+	in    chan any
+	done  chan struct{}
+	onErr func(m *Member, err error)
+
+	members []*Member
+
+	out4  map[rib.Prefix4][]outPath
+	out6  map[rib.Prefix6][]outPath
+	sets  []outSet
+	free  []uint32
+	byKey map[string]uint32
+	cache map[cacheKey]uint32
+	// rejected caches the paths Transform refused, by the same key; it
+	// is cleared when it reaches maxRejected.
+	rejected map[cacheKey]struct{}
+	waiting  map[*Member]bool // joined before Synced: End-of-RIB then
+
+	count4, count6 atomic.Int64
+
+	// Scratch, reused by every batch.
+	ann   []pend
+	wd    []pend
+	cnt   []int
+	canon []byte
+	want  []outPath
+	pk    *wire.Packer
+}
+
+type pend struct {
+	set uint32
+	fam nlri.Family
+	pfx netip.Prefix
+	id  uint32
+}
+
+// Messages the group's goroutine takes.
+type (
+	joinMsg struct {
+		m       *Member
+		initial bool
+	}
+	leaveMsg   struct{ m *Member }
+	syncedMsg  struct{}
+	refreshMsg struct {
+		m   *Member
+		fam nlri.Family
+	}
+	queryMsg struct{ fn func() }
+)
+
+// NewGroup returns a group with no members; Run starts it. onErr is told
+// of a member whose Send failed (its session ended); the group has dropped
+// it already.
+func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *Group {
+	return &Group{cfg: cfg, opts: opts, in: make(chan any, 16), done: make(chan struct{}), onErr: onErr,
+		out4: map[rib.Prefix4][]outPath{}, out6: map[rib.Prefix6][]outPath{},
+		byKey: map[string]uint32{}, cache: map[cacheKey]uint32{}, rejected: map[cacheKey]struct{}{},
+		waiting: map[*Member]bool{}, pk: wire.NewPacker(cfg.Options)}
+}
+
+// Config is the group's configuration.
+func (g *Group) Config() Config { return g.cfg }
+
+// Run is the group's goroutine: it ends when ctx ends or Close is called.
+func (g *Group) Run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.done:
+			return
+		case m := <-g.in:
+			g.handle(ctx, m)
+		}
+	}
+}
+
+// Close ends Run.
+func (g *Group) Close() { close(g.done) }
+
+func (g *Group) post(ctx context.Context, m any) bool {
+	select {
+	case g.in <- m:
+		return true
+	case <-g.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Changes queues a batch; the group keeps the slice until it is done
+// with it (the caller must not reuse it). It blocks while the group is
+// behind.
+func (g *Group) Changes(ctx context.Context, batch []Change) bool { return g.post(ctx, batch) }
+
+// Join adds a member. The group sends it the whole Adj-RIB-Out and
+// End-of-RIB. A member that joins with initial set, before the group's
+// fill from the Loc-RIB, gets that fill as it comes and End-of-RIB at
+// Synced instead.
+func (g *Group) Join(ctx context.Context, m *Member, initial bool) bool {
+	return g.post(ctx, joinMsg{m, initial})
+}
+
+// Leave removes a member.
+func (g *Group) Leave(ctx context.Context, m *Member) bool { return g.post(ctx, leaveMsg{m}) }
+
+// Synced tells a new group that the Loc-RIB's contents have all been
+// given: its members get End-of-RIB.
+func (g *Group) Synced(ctx context.Context) bool { return g.post(ctx, syncedMsg{}) }
+
+// Refresh sends one family's Adj-RIB-Out to m again (a ROUTE-REFRESH from
+// the peer, RFC 2918; framed by BoRR and EoRR with RFC 7313).
+func (g *Group) Refresh(ctx context.Context, m *Member, fam nlri.Family) bool {
+	return g.post(ctx, refreshMsg{m, fam})
+}
+
+// Query runs fn in the group's goroutine and waits for it.
+func (g *Group) Query(ctx context.Context, fn func()) bool {
+	done := make(chan struct{})
+	if !g.post(ctx, queryMsg{func() { fn(); close(done) }}) {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-g.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Counts is the number of prefixes in the Adj-RIB-Out per family.
+func (g *Group) Counts() (v4, v6 int) { return int(g.count4.Load()), int(g.count6.Load()) }
+
+func (g *Group) handle(ctx context.Context, m any) {
+	switch m := m.(type) {
+	case []Change:
+		g.apply(ctx, m)
+	case joinMsg:
+		g.members = append(g.members, m.m)
+		if m.initial {
+			g.waiting[m.m] = true
+		} else {
+			g.dump(ctx, m.m, nil, true)
+		}
+	case leaveMsg:
+		g.members = slices.DeleteFunc(g.members, func(x *Member) bool { return x == m.m })
+		delete(g.waiting, m.m)
+	case syncedMsg:
+		for _, mb := range slices.Clone(g.members) {
+			if g.waiting[mb] {
+				delete(g.waiting, mb)
+				g.send(ctx, mb, eorMessages(mb, g.cfg.Options))
+			}
+		}
+	case refreshMsg:
+		if slices.Contains(g.members, m.m) {
+			f := m.fam
+			g.dump(ctx, m.m, &f, false)
+		}
+	case queryMsg:
+		m.fn()
+	}
+}
+
+// apply turns a batch of changes into the difference with the Adj-RIB-Out,
+// encodes it once and sends it to every member.
+func (g *Group) apply(ctx context.Context, batch []Change) {
+	g.ann, g.wd = g.ann[:0], g.wd[:0]
+	for i := range batch {
+		c := &batch[i]
+		switch c.Family {
+		case nlri.IPv4Unicast:
+			applyOut(g, g.out4, c.P4, c, &g.count4)
+		case nlri.IPv6Unicast:
+			applyOut(g, g.out6, c.P6, c, &g.count6)
+		}
+	}
+	if len(g.ann) == 0 && len(g.wd) == 0 {
+		return
+	}
+	msgs := g.encode()
+	for _, m := range slices.Clone(g.members) {
+		g.send(ctx, m, msgs)
+	}
+}
+
+// applyOut brings one prefix of the Adj-RIB-Out to c's state.
+func applyOut[K comparable](g *Group, m map[K][]outPath, key K, c *Change, count *atomic.Int64) {
+	old := m[key]
+	nw := g.diff(c, old)
+	switch {
+	case nw != nil:
+		if old == nil {
+			count.Add(1)
+		}
+		m[key] = nw
+	case old != nil:
+		delete(m, key)
+		count.Add(-1)
+	}
+}
+
+// diff computes the paths to send for c, records the announcements and
+// withdrawals against old, and returns the new entry (nil: nothing sent).
+func (g *Group) diff(c *Change, old []outPath) []outPath {
+	want := g.want[:0]
+	addPath := g.cfg.Options.AddPath.Has(c.Family)
+	pfx := c.Prefix()
+	paths := c.Paths
+	switch {
+	case !addPath:
+		paths = paths[:min(c.NSel, 1)]
+	case g.cfg.AddPathMode == AddPathECMP:
+		paths = paths[:c.NSel]
+	case g.cfg.AddPathMode == AddPathBestN:
+		paths = g.bestN(c)
+	}
+	for _, p := range paths {
+		set, ok := g.outSet(c.Family, pfx, p)
+		if !ok {
+			continue
+		}
+		id := uint32(0)
+		if addPath {
+			id = p.ID
+		}
+		want = append(want, outPath{set: set, id: id})
+		if !addPath {
+			break
+		}
+	}
+	g.want = want
+	// Withdraw what is no longer sent; announce what is new or changed.
+	// want holds its own references, so releasing old's cannot free a set
+	// still in use.
+	for _, o := range old {
+		if !slices.ContainsFunc(want, func(w outPath) bool { return w.id == o.id }) {
+			g.wd = append(g.wd, pend{fam: c.Family, pfx: pfx, id: o.id})
+		}
+		g.release(o.set)
+	}
+	for _, w := range want {
+		if !slices.Contains(old, w) {
+			g.ann = append(g.ann, pend{set: w.set, fam: c.Family, pfx: pfx, id: w.id})
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	if len(old) == len(want) {
+		copy(old, want) // reuse the entry's slice
+		return old
+	}
+	return slices.Clone(want)
+}
+
+// bestN orders every path of c by the decision process and keeps the
+// AddPathMax best.
+func (g *Group) bestN(c *Change) []Sel {
+	n := min(len(c.Paths), max(g.cfg.AddPathMax, 1))
+	if n <= c.NSel || len(c.Paths) <= c.NSel {
+		return c.Paths[:min(n, len(c.Paths))]
+	}
+	rest := slices.Clone(c.Paths[c.NSel:])
+	slices.SortStableFunc(rest, func(a, b Sel) int {
+		pa := rib.Path{Attrs: a.Attrs, Source: a.Src, PathID: a.ID}
+		pb := rib.Path{Attrs: b.Attrs, Source: b.Src, PathID: b.ID}
+		r, _ := g.opts.Compare(&pa, &pb)
+		return r
+	})
+	return append(slices.Clone(c.Paths[:c.NSel]), rest...)[:n]
+}
+
+// outSet returns the out set p is sent with, taking one reference, or
+// false when p is not sent.
+func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) {
+	ck := cacheKey{a: p.Attrs, src: p.Src, fam: fam}
+	cacheable := g.cfg.Rules.Policy == nil || !prefixDependent(g.cfg.Rules.Policy)
+	if cacheable {
+		if i, ok := g.cache[ck]; ok {
+			g.sets[i].refs++
+			return i, true
+		}
+		if _, ok := g.rejected[ck]; ok {
+			return 0, false
+		}
+	}
+	list, ok := g.cfg.Rules.Transform(fam, pfx, p.Src, p.Attrs, g.cfg.Options.AS4)
+	if !ok {
+		if cacheable {
+			if len(g.rejected) >= maxRejected {
+				clear(g.rejected) // it only saves work; keep it bounded
+			}
+			g.rejected[ck] = struct{}{}
+		}
+		return 0, false
+	}
+	g.canon = attr.Canonical(g.canon[:0], list, attr.Options{AS4: true})
+	i, ok := g.byKey[string(g.canon)]
+	if !ok {
+		s := outSet{list: list, key: string(g.canon)}
+		if n := len(g.free); n > 0 {
+			i = g.free[n-1]
+			g.free = g.free[:n-1]
+			g.sets[i] = s
+		} else {
+			i = uint32(len(g.sets))
+			g.sets = append(g.sets, s)
+		}
+		g.byKey[s.key] = i
+	}
+	if cacheable {
+		if _, dup := g.cache[ck]; !dup {
+			g.cache[ck] = i
+			g.sets[i].from = append(g.sets[i].from, ck)
+		}
+	}
+	g.sets[i].refs++
+	return i, true
+}
+
+const noSet = ^uint32(0)
+
+const maxRejected = 1 << 16
+
+// prefixDependent reports whether a policy looks at the prefix, so that
+// its result cannot be cached per attribute set.
+func prefixDependent(p Policy) bool {
+	if d, ok := p.(interface{ PrefixDependent() bool }); ok {
+		return d.PrefixDependent()
+	}
+	return true
+}
+
+func (g *Group) release(i uint32) {
+	s := &g.sets[i]
+	s.refs--
+	if s.refs > 0 {
+		return
+	}
+	for _, ck := range s.from {
+		delete(g.cache, ck)
+	}
+	delete(g.byKey, s.key)
+	*s = outSet{}
+	g.free = append(g.free, i)
+}
+
+// encode packs the batch's withdrawals, then its announcements grouped by
+// out set (a counting sort on the set index), and returns the messages.
+func (g *Group) encode() [][]byte {
+	pk := g.pk
+	pk.Reset()
+	for _, w := range g.wd {
+		_ = pk.Withdraw(nlri.Prefix{Prefix: w.pfx, PathID: w.id})
+	}
+	// Counting sort of the announcements by set.
+	g.cnt = slices.Grow(g.cnt[:0], len(g.sets)+1)[:len(g.sets)+1]
+	clear(g.cnt)
+	for _, a := range g.ann {
+		g.cnt[a.set+1]++
+	}
+	for i := 1; i < len(g.cnt); i++ {
+		g.cnt[i] += g.cnt[i-1]
+	}
+	sorted := make([]pend, len(g.ann))
+	for _, a := range g.ann {
+		sorted[g.cnt[a.set]] = a
+		g.cnt[a.set]++
+	}
+	cur := noSet
+	for _, a := range sorted {
+		if a.set != cur {
+			cur = a.set
+			pk.SetAttrs(g.sets[cur].list)
+		}
+		_ = pk.Announce(nlri.Prefix{Prefix: a.pfx, PathID: a.id})
+	}
+	out := pk.Bytes()
+	buf := make([]byte, len(out)) // the members' queues keep it; the Packer's buffer is reused
+	copy(buf, out)
+	return splitMessages(buf)
+}
+
+// dump sends the Adj-RIB-Out (one family, or all) to one member, then
+// End-of-RIB (eor) or, for a refresh, nothing more; a refresh of a member
+// with enhanced route refresh is framed by BoRR and EoRR (RFC 7313 §4).
+func (g *Group) dump(ctx context.Context, m *Member, fam *nlri.Family, eor bool) {
+	pk := wire.NewPacker(g.cfg.Options)
+	var msgs [][]byte
+	framed := fam != nil && m.EnhancedRefresh
+	if framed {
+		msgs = append(msgs, (&wire.RouteRefresh{Family: *fam, Subtype: iana.RefreshBeginning}).AppendTo(nil, wire.Options{}))
+	}
+	bySet := map[uint32][]pend{}
+	if fam == nil || *fam == nlri.IPv4Unicast {
+		for k, ps := range g.out4 {
+			for _, p := range ps {
+				bySet[p.set] = append(bySet[p.set], pend{pfx: k.Prefix(), id: p.id})
+			}
+		}
+	}
+	if fam == nil || *fam == nlri.IPv6Unicast {
+		for k, ps := range g.out6 {
+			for _, p := range ps {
+				bySet[p.set] = append(bySet[p.set], pend{pfx: k.Prefix(), id: p.id})
+			}
+		}
+	}
+	for set, ps := range bySet {
+		pk.SetAttrs(g.sets[set].list)
+		for _, p := range ps {
+			_ = pk.Announce(nlri.Prefix{Prefix: p.pfx, PathID: p.id})
+		}
+	}
+	msgs = append(msgs, splitMessages(pk.Bytes())...)
+	if framed {
+		msgs = append(msgs, (&wire.RouteRefresh{Family: *fam, Subtype: iana.RefreshEnd}).AppendTo(nil, wire.Options{}))
+	}
+	if eor {
+		msgs = append(msgs, eorMessages(m, g.cfg.Options)...)
+	}
+	g.send(ctx, m, msgs)
+}
+
+func eorMessages(m *Member, opt wire.Options) [][]byte {
+	var out [][]byte
+	for _, f := range m.Families {
+		out = append(out, wire.NewEndOfRIB(f).AppendTo(nil, opt))
+	}
+	return out
+}
+
+// send queues msgs to m; a member whose session ended is dropped.
+func (g *Group) send(ctx context.Context, m *Member, msgs [][]byte) {
+	if len(msgs) == 0 {
+		return
+	}
+	if err := m.S.Send(ctx, msgs...); err != nil {
+		g.members = slices.DeleteFunc(g.members, func(x *Member) bool { return x == m })
+		delete(g.waiting, m)
+		if g.onErr != nil {
+			g.onErr(m, err)
+		}
+	}
+}
+
+// Advertised is one path of the Adj-RIB-Out.
+type Advertised struct {
+	Family nlri.Family
+	Prefix netip.Prefix
+	PathID uint32
+	Attrs  attr.List
+}
+
+// Snapshot copies the Adj-RIB-Out (one family when fam is not zero, one
+// prefix when pfx is valid); it runs in the group's goroutine.
+func (g *Group) Snapshot(ctx context.Context, fam nlri.Family, pfx netip.Prefix) ([]Advertised, bool) {
+	var out []Advertised
+	ok := g.Query(ctx, func() {
+		add := func(f nlri.Family, p netip.Prefix, ps []outPath) {
+			if (fam != nlri.Family{} && f != fam) || (pfx.IsValid() && p != pfx) {
+				return
+			}
+			for _, x := range ps {
+				out = append(out, Advertised{Family: f, Prefix: p, PathID: x.id, Attrs: g.sets[x.set].list})
+			}
+		}
+		for k, ps := range g.out4 {
+			add(nlri.IPv4Unicast, k.Prefix(), ps)
+		}
+		for k, ps := range g.out6 {
+			add(nlri.IPv6Unicast, k.Prefix(), ps)
+		}
+	})
+	return out, ok
+}
+
+// splitMessages cuts packed output into one slice per message.
+func splitMessages(b []byte) [][]byte {
+	var out [][]byte
+	for len(b) >= wire.HeaderLen {
+		n := int(binary.BigEndian.Uint16(b[16:18]))
+		if n < wire.HeaderLen || n > len(b) {
+			break
+		}
+		out = append(out, b[:n:n])
+		b = b[n:]
+	}
+	return out
+}

@@ -1,0 +1,248 @@
+package export
+
+import (
+	"net/netip"
+
+	"github.com/godwit-bgp/godwit/rib"
+	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/iana"
+	"github.com/godwit-bgp/godwit/wire/nlri"
+)
+
+// Rules are what decides, for every peer of an update group alike, which
+// best paths are sent and with which attributes. Two sessions with equal
+// Rules (and equal codec options) share a group.
+type Rules struct {
+	// LocalAS is the AS we speak as on these sessions.
+	LocalAS uint32
+	// IBGP marks internal sessions; Client marks our route-reflector
+	// clients among them (RFC 4456).
+	IBGP   bool
+	Client bool
+	// ClusterID is prepended to CLUSTER_LIST when we reflect (RFC 4456
+	// §8): the BGPConfiguration's routeReflectorClusterID, or the router
+	// ID.
+	ClusterID netip.Addr
+	// NextHop4 and NextHop6 are our addresses on these sessions, the next
+	// hop we set when the next hop is ours ("self"). NextHop4 is invalid
+	// on an IPv6 session: then IPv4 routes cannot be sent (RFC 8950 is not
+	// negotiated yet). On an IPv4 session NextHop6 is the IPv4-mapped form
+	// of NextHop4, as FRR sends it.
+	NextHop4 netip.Addr
+	NextHop6 netip.Addr
+	// NextHopSelf sets our address as the next hop of the routes learned
+	// over eBGP that we pass to these iBGP peers (it is always set towards
+	// eBGP peers). Reflected routes keep theirs (RFC 4456 §10).
+	NextHopSelf bool
+	// Transit lets learned routes go to these eBGP peers. The default
+	// policy (DESIGN.md) sends eBGP peers only the routes we originate: no
+	// accidental transit. An export policy that accepts learned routes
+	// sets it.
+	Transit bool
+	// Policy, when set, is the export policy: it sees the route as the
+	// standard rules below leave it, before our own attribute changes
+	// (AS_PATH prepend, next hop, LOCAL_PREF), and may reject it or return
+	// changed attributes. Its identity is part of the group key: give
+	// equal policies the same PolicyKey.
+	Policy    Policy `json:"-"`
+	PolicyKey string
+}
+
+// Policy is an export policy hook (package policy implements it).
+type Policy interface {
+	Export(fam nlri.Family, pfx netip.Prefix, src *rib.Source, l attr.List) (attr.List, bool)
+}
+
+// Key is the part of Rules that identifies a group: Rules without the
+// Policy value (PolicyKey names it).
+func (r Rules) Key() Rules {
+	r.Policy = nil
+	return r
+}
+
+// Decision tells whether a path may go to the group's peers at all
+// (before any policy), by the rules of RFC 4271, RFC 4456 and RFC 1997,
+// and DESIGN.md's default policy:
+//
+//   - NO_ADVERTISE: to nobody; NO_EXPORT and NO_EXPORT_SUBCONFED: not to
+//     eBGP peers (we have no confederation).
+//   - to eBGP peers: our own routes; learned routes only with Transit (an
+//     export policy that allows them).
+//   - to iBGP peers: our own routes and the routes learned over eBGP; a
+//     route learned over iBGP only when we reflect it (RFC 4456 §6): from
+//     a client to every iBGP peer, from a non-client to clients only.
+func (r *Rules) allowed(src *rib.Source, a *rib.Attrs) bool {
+	if c, ok := a.List.Communities(); ok {
+		if c.Has(attr.CommunityNoAdvertise) {
+			return false
+		}
+		if !r.IBGP && (c.Has(attr.CommunityNoExport) || c.Has(attr.CommunityNoExportSubconfed)) {
+			return false
+		}
+	}
+	switch {
+	case src.Local:
+		return true
+	case !r.IBGP:
+		return r.Transit || r.Policy != nil
+	case !src.IBGP:
+		return true
+	case src.RRClient:
+		return true
+	default:
+		return r.Client
+	}
+}
+
+// Transform returns the attributes a path is sent with, or false when it
+// is not sent. fam is the path's family and pfx its prefix (for the
+// policy); a is the path's interned set, which is never modified.
+//
+// Towards eBGP (RFC 4271 §5.1): our AS prepended to AS_PATH; the next hop
+// set to our address; LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST removed;
+// MULTI_EXIT_DISC kept only on our own routes (§5.1.4: a MED learned
+// from a neighbouring AS is not passed to another). Towards iBGP: AS_PATH
+// as it is; LOCAL_PREF present (the default 100 when the path had none);
+// the next hop unchanged, except for our own routes (and, with
+// NextHopSelf, routes learned over eBGP); when reflecting, ORIGINATOR_ID
+// set to the originator's router ID unless present and our cluster ID
+// prepended to CLUSTER_LIST (RFC 4456 §8). Everywhere: unknown optional
+// transitive attributes are passed on with the Partial bit (RFC 4271
+// §9.1.3), unknown non-transitive ones are not; AS_PATH and AGGREGATOR are
+// split into the 2-octet form plus AS4_PATH / AS4_AGGREGATOR for a peer
+// without 4-octet AS numbers (RFC 6793 §4.2.2), which the Packer's options
+// do when they encode.
+func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a *rib.Attrs, as4 bool) (attr.List, bool) {
+	if !r.allowed(src, a) {
+		return nil, false
+	}
+	if fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() && (src.Local || !r.IBGP || r.NextHopSelf) {
+		return nil, false // no IPv4 next hop of ours on this session
+	}
+	in := a.List
+	if r.Policy != nil {
+		var ok bool
+		in, ok = r.Policy.Export(fam, pfx, src, in)
+		if !ok {
+			return nil, false
+		}
+	}
+	reflect := r.IBGP && src.IBGP && !src.Local
+	self := src.Local || !r.IBGP || (r.NextHopSelf && !src.IBGP)
+	out := make(attr.List, 0, len(in)+3)
+	var hasLP, hasPath bool
+	for _, x := range in {
+		switch x := x.(type) {
+		case *attr.ASPath:
+			hasPath = true
+			if !r.IBGP {
+				out = append(out, x.Prepend(r.LocalAS, 1))
+			} else {
+				out = append(out, x)
+			}
+		case *attr.NextHop:
+			if self {
+				out = append(out, &attr.NextHop{Addr: r.NextHop4})
+			} else {
+				out = append(out, x)
+			}
+		case *attr.MPReach:
+			if self {
+				out = append(out, attr.NewMPReach(x.Family, r.NextHop6, netip.Addr{}, nil))
+			} else {
+				out = append(out, x)
+			}
+		case *attr.LocalPref:
+			if r.IBGP {
+				hasLP = true
+				out = append(out, x)
+			}
+		case *attr.MED:
+			if r.IBGP || src.Local {
+				out = append(out, x)
+			}
+		case *attr.OriginatorID, *attr.ClusterList:
+			// Rebuilt below when reflecting; never sent otherwise.
+		case *attr.AS4Path, *attr.AS4Aggregator, *attr.MPUnreach:
+			// The set holds the merged 4-octet forms; the Packer splits.
+		case *attr.Unknown:
+			if !x.Transitive() {
+				continue
+			}
+			if x.F&attr.FlagPartial == 0 {
+				c := *x
+				c.F |= attr.FlagPartial
+				out = append(out, &c)
+			} else {
+				out = append(out, x)
+			}
+		default:
+			out = append(out, x)
+		}
+	}
+	if !hasPath {
+		p := &attr.ASPath{}
+		if !r.IBGP {
+			p = p.Prepend(r.LocalAS, 1)
+		}
+		out = append(out, p)
+	}
+	if r.IBGP && !hasLP {
+		out = append(out, &attr.LocalPref{Value: rib.DefaultLocalPref})
+	}
+	if fam == nlri.IPv4Unicast && self && out.Get(iana.AttrNextHop) == nil {
+		out = append(out, &attr.NextHop{Addr: r.NextHop4})
+	}
+	if fam != nlri.IPv4Unicast && self && out.Get(iana.AttrMPReachNLRI) == nil {
+		out = append(out, attr.NewMPReach(fam, r.NextHop6, netip.Addr{}, nil))
+	}
+	if reflect {
+		orig := a.OriginatorID
+		if !orig.IsValid() {
+			orig = src.RouterID
+		}
+		out = append(out, &attr.OriginatorID{ID: orig})
+		ids := []netip.Addr{r.ClusterID}
+		if cl, ok := a.List.ClusterList(); ok {
+			ids = append(ids, cl.IDs...)
+		}
+		out = append(out, &attr.ClusterList{IDs: ids})
+	}
+	if !as4 {
+		out = splitAS4(out)
+	}
+	sortByCode(out)
+	return out, true
+}
+
+// splitAS4 replaces AS_PATH and AGGREGATOR by their 2-octet forms plus
+// AS4_PATH and AS4_AGGREGATOR where a 4-octet AS number needs them (RFC
+// 6793 §4.2.2).
+func splitAS4(l attr.List) attr.List {
+	for i, x := range l {
+		switch x := x.(type) {
+		case *attr.ASPath:
+			p, p4 := attr.SplitAS4(x)
+			l[i] = p
+			if p4 != nil {
+				l = append(l, p4)
+			}
+		case *attr.Aggregator:
+			g, g4 := attr.SplitAS4Aggregator(x)
+			l[i] = g
+			if g4 != nil {
+				l = append(l, g4)
+			}
+		}
+	}
+	return l
+}
+
+// sortByCode orders a list by type code (insertion sort: lists are short).
+func sortByCode(l attr.List) {
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && l[j].Code() < l[j-1].Code(); j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+}
