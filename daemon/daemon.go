@@ -177,7 +177,9 @@ func New(opt Options) (*Daemon, error) {
 	}
 	d.disp = peer.NewDispatcher(d.log)
 	d.origins.Store(&originSet{byPrefix: map[netip.Prefix]*origin{}})
+	d.peersCtx, d.peersCancel = context.WithCancel(context.Background())
 	d.rib = newRibLoop(d, rib.NewOptions())
+	d.rib.ctx = d.peersCtx
 	d.met = newMetrics(d)
 	d.file = config.NewFileSource(d.store, opt.ConfigPath)
 	res, err := d.file.Load(context.Background())
@@ -208,7 +210,6 @@ func (d *Daemon) run(parent context.Context) error {
 	ctx := d.ctx
 	d.stopMu.Unlock()
 	defer d.cancel()
-	d.peersCtx, d.peersCancel = context.WithCancel(context.Background())
 	defer d.peersCancel()
 	if ctx.Err() != nil {
 		return nil // stopped before it started
@@ -227,7 +228,6 @@ func (d *Daemon) run(parent context.Context) error {
 	}
 	// The RIB loop lives as long as the peers, which hand it their last
 	// events while they stop.
-	d.rib.ctx = d.peersCtx
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()

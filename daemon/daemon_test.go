@@ -455,6 +455,19 @@ func TestStopNotifications(t *testing.T) {
 				}
 				return len(rs) == 3 && rs[0].Stale, fmt.Sprintf("B has %d routes from A, want 3 stale", len(rs))
 			})
+			if !tc.stale {
+				return
+			}
+			// A comes back announcing one prefix fewer: its End-of-RIB
+			// sweeps the stale path it did not send again (RFC 4724 §4.2)
+			// and refreshes the others.
+			cfg = strings.Replace(cfg, `"2001:db8:1::/48"`, "", 1)
+			cfg = strings.Replace(cfg, "10.1.1.0/24, ]", "10.1.1.0/24]", 1)
+			a = l.start("a-again", cfg)
+			eventually(t, 10*time.Second, func() (bool, string) {
+				rs := b.routes(RouteQuery{Peer: l.ip(1)})
+				return len(rs) == 2 && !rs[0].Stale && !rs[1].Stale, fmt.Sprintf("B has %q", routeTexts(rs))
+			})
 		})
 	}
 }

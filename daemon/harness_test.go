@@ -73,8 +73,11 @@ func (l *lab) start(name, yaml string) *speaker {
 }
 
 func (l *lab) expand(yaml string) string {
-	r := strings.NewReplacer("{{PORT}}", fmt.Sprint(l.port), "{{A1}}", l.addr(1), "{{A2}}", l.addr(2),
-		"{{A3}}", l.addr(3), "{{A4}}", l.addr(4))
+	pairs := []string{"{{PORT}}", fmt.Sprint(l.port)}
+	for i := 1; i <= 9; i++ {
+		pairs = append(pairs, fmt.Sprintf("{{A%d}}", i), l.addr(i))
+	}
+	r := strings.NewReplacer(pairs...)
 	return r.Replace(yaml)
 }
 

@@ -16,8 +16,9 @@ package daemon
 //   - ORIGINATOR_ID is our router ID, or CLUSTER_LIST holds our cluster ID
 //     (RFC 4456 §8);
 //   - the next hop is a martian (DESIGN.md: 0.0.0.0/8, 127.0.0.0/8,
-//     224.0.0.0/4, 240.0.0.0/4, ::, ::1, ff00::/8) other than the peer's
-//     own address on the session, or our own address.
+//     224.0.0.0/4, 240.0.0.0/4, ::, ::1, ff00::/8; a loopback one is
+//     allowed on a session that runs over loopback itself, as speakers on
+//     one host do), or our own address.
 
 import (
 	"net/netip"
@@ -227,9 +228,9 @@ func (im *importer) check(list attr.List, nh netip.Addr) rejectReason {
 	switch {
 	case !nh.IsValid():
 		return rejectNoNextHop
-	case martian(nh) && nh.Unmap() != im.remote.Unmap():
-		// The peer's own address is a usable next hop wherever the
-		// session runs (tests and benchmarks run over 127/8).
+	case martian(nh) && !(nh.Unmap().IsLoopback() && im.remote.Unmap().IsLoopback()):
+		// A loopback next hop is usable when the session itself runs
+		// over loopback: speakers on one host (tests, benchmarks).
 		return rejectMartian
 	case nh.Unmap() == im.local.Unmap():
 		return rejectOwnNextHop

@@ -132,14 +132,8 @@ func ignoredFields(spec *config.BGPPeerSpec) []string {
 	if spec.ImportPolicy != "" {
 		out = append(out, "importPolicy (every route is accepted)")
 	}
-	if spec.ExportPolicy != "" {
-		out = append(out, "exportPolicy (only Announcements are sent)")
-	}
 	if spec.MaxPrefixes != 0 || len(spec.MaxPrefixesPerFamily) > 0 {
 		out = append(out, "maxPrefixes (not enforced)")
-	}
-	if spec.RouteReflectorClient {
-		out = append(out, "routeReflectorClient (learned routes are not re-advertised)")
 	}
 	return out
 }

@@ -310,6 +310,7 @@ func route(r *daemon.Route) api.Route {
 		Origin:          api.OriginIncomplete,
 		LocalPreference: r.LocalPref(),
 		Best:            r.Best,
+		Multipath:       r.Multipath,
 		Peer:            "local",
 		Internal:        r.Internal,
 		Filtered:        r.Filtered,

@@ -1,0 +1,191 @@
+package daemon
+
+// Re-advertisement between speakers in one process, over loopback: the
+// eBGP rules and the default policy, route reflection (RFC 4456), ECMP,
+// ADD-PATH through a reflector, and withdrawals travelling on.
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godwit-bgp/godwit/peer"
+)
+
+// speakerConfig renders one speaker: its global settings, its peers
+// ("addr:asn[:extra spec fields]") and its announcements.
+func speakerConfig(as int, addr, routerID, global string, peers []string, prefixes ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: bgp.godwit.dev/v1alpha1
+kind: BGPConfiguration
+metadata: {name: default}
+spec: {asNumber: %d, routerID: %s, listenAddresses: ["%s:{{PORT}}"], connectRetryTime: 2, holdTime: 9%s}
+---
+apiVersion: bgp.godwit.dev/v1alpha1
+kind: RoutePolicy
+metadata: {name: accept-all}
+spec:
+  statements:
+  - name: everything
+    actions: {result: accept}
+`, as, routerID, addr, global)
+	for i, p := range peers {
+		f := strings.SplitN(p, "|", 3)
+		extra := ""
+		if len(f) == 3 {
+			extra = ", " + f[2]
+		}
+		fmt.Fprintf(&b, `---
+apiVersion: bgp.godwit.dev/v1alpha1
+kind: BGPPeer
+metadata: {name: p%d}
+spec: {peerAddress: %s, peerASN: %s, localAddress: %s%s}
+`, i, f[0], f[1], addr, extra)
+	}
+	if len(prefixes) > 0 {
+		fmt.Fprintf(&b, `---
+apiVersion: bgp.godwit.dev/v1alpha1
+kind: Announcement
+metadata: {name: own}
+spec: {prefixes: [%s]}
+`, strings.Join(prefixes, ", "))
+	}
+	return b.String()
+}
+
+// route waits until s has a path to prefix matching ok, and returns it.
+func (s *speaker) waitRoute(prefix string, what string, ok func(rs []Route) bool) []Route {
+	s.t.Helper()
+	var rs []Route
+	eventually(s.t, 20*time.Second, func() (bool, string) {
+		rs = s.routes(RouteQuery{Prefix: netip.MustParsePrefix(prefix)})
+		return ok(rs), fmt.Sprintf("%s: %s; have %q", prefix, what, routeTexts(rs))
+	})
+	return rs
+}
+
+func TestTransitNeedsAnExportPolicy(t *testing.T) {
+	l := newLab(t)
+	// A (65001) -> B (65002) -> C (65003, with accept-all) and D (65004,
+	// default policy).
+	a := l.start("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"}, "10.1.0.0/24"))
+	b := l.start("b", speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65001",
+		"{{A3}}|65003|exportPolicy: accept-all", "{{A4}}|65004"}, "10.2.0.0/24"))
+	c := l.start("c", speakerConfig(65003, "{{A3}}", "10.0.0.3", "", []string{"{{A2}}|65002"}))
+	d := l.start("d", speakerConfig(65004, "{{A4}}", "10.0.0.4", "", []string{"{{A2}}|65002"}))
+	_ = a
+	for _, s := range []*speaker{c, d} {
+		s.waitRoute("10.2.0.0/24", "B's own route", func(rs []Route) bool { return len(rs) == 1 && rs[0].Best })
+	}
+	rs := c.waitRoute("10.1.0.0/24", "A's route through B", func(rs []Route) bool { return len(rs) == 1 })
+	if got := rs[0].ASPath.String(); got != "65002 65001" || rs[0].NextHop != l.ip(2) {
+		t.Errorf("C has %q", routeTexts(rs))
+	}
+	if _, ok := rs[0].Attrs.LocalPref(); ok {
+		t.Errorf("LOCAL_PREF came over eBGP: %v", rs[0].Attrs)
+	}
+	// D has B's own route; A's it must never get (no accidental transit).
+	// B's Adj-RIB-Out towards D is what tells: it is complete once B's
+	// own route is in it, and A's route is in B's table by then.
+	b.waitRoute("10.1.0.0/24", "A's route at B", func(rs []Route) bool { return len(rs) == 1 })
+	adv := b.routes(RouteQuery{Peer: l.ip(4), Advertised: true})
+	if got := routeTexts(adv); len(got) != 1 || !strings.HasPrefix(got[0], "10.2.0.0/24") {
+		t.Errorf("B advertises to D %q, want only its own route", got)
+	}
+	if got := d.routes(RouteQuery{Prefix: netip.MustParsePrefix("10.1.0.0/24")}); len(got) != 0 {
+		t.Errorf("D learned A's route: %q", routeTexts(got))
+	}
+
+	// A withdraws: the withdrawal travels through B to C.
+	a.reload(l, speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"}, "10.1.1.0/24"))
+	c.waitRoute("10.1.0.0/24", "the withdrawal", func(rs []Route) bool { return len(rs) == 0 })
+	c.waitRoute("10.1.1.0/24", "A's new route", func(rs []Route) bool { return len(rs) == 1 })
+	if n := c.neighbor(l.ip(2)); n.Status.State != peer.Established {
+		t.Errorf("C's session with B is %s", n.Status.State)
+	}
+}
+
+func TestRouteReflection(t *testing.T) {
+	l := newLab(t)
+	const cluster = "1.1.1.1"
+	client := "routeReflectorClient: true"
+	// The reflector (A1), three clients (A2..A4), one non-client (A5),
+	// all in AS 65000.
+	rr := l.start("rr", speakerConfig(65000, "{{A1}}", "10.0.0.1", ", routeReflectorClusterID: "+cluster, []string{
+		"{{A2}}|65000|" + client, "{{A3}}|65000|" + client, "{{A4}}|65000|" + client, "{{A5}}|65000"}))
+	var clients []*speaker
+	for i := 2; i <= 4; i++ {
+		clients = append(clients, l.start(fmt.Sprintf("c%d", i), speakerConfig(65000, fmt.Sprintf("{{A%d}}", i),
+			fmt.Sprintf("10.0.0.%d", i), "", []string{"{{A1}}|65000"}, fmt.Sprintf("10.%d.0.0/24", i))))
+	}
+	nc := l.start("nc", speakerConfig(65000, "{{A5}}", "10.0.0.5", "", []string{"{{A1}}|65000"}, "10.5.0.0/24"))
+
+	for i, c := range clients {
+		for j := 2; j <= 5; j++ {
+			if j == i+2 {
+				continue
+			}
+			rs := c.waitRoute(fmt.Sprintf("10.%d.0.0/24", j), "the reflected route", func(rs []Route) bool { return len(rs) == 1 })
+			r := rs[0]
+			orig, _ := r.Attrs.OriginatorID()
+			cl, _ := r.Attrs.ClusterList()
+			if orig == nil || orig.ID != netip.MustParseAddr(fmt.Sprintf("10.0.0.%d", j)) || cl == nil ||
+				len(cl.IDs) != 1 || cl.IDs[0] != netip.MustParseAddr(cluster) || r.NextHop != l.ip(j) || r.ASPath.Length() != 0 {
+				t.Errorf("client %d has %s with ORIGINATOR_ID %v, CLUSTER_LIST %v, next hop %s, path %q",
+					i+2, r.Text, orig, cl, r.NextHop, r.ASPath)
+			}
+			if r.LocalPref() != 100 {
+				t.Errorf("LOCAL_PREF %d", r.LocalPref())
+			}
+		}
+	}
+	// The non-client gets the clients' routes (client to non-client) ...
+	for j := 2; j <= 4; j++ {
+		nc.waitRoute(fmt.Sprintf("10.%d.0.0/24", j), "a client's route", func(rs []Route) bool { return len(rs) == 1 })
+	}
+	// ... and its own route is reflected to the clients (above), not back
+	// to itself: the reflector's Adj-RIB-Out for it holds only the
+	// clients' routes.
+	eventually(t, 20*time.Second, func() (bool, string) {
+		adv := routeTexts(rr.routes(RouteQuery{Peer: l.ip(5), Advertised: true}))
+		return len(adv) == 3 && !slices.ContainsFunc(adv, func(s string) bool { return strings.HasPrefix(s, "10.5.") }),
+			fmt.Sprintf("advertised to the non-client: %q", adv)
+	})
+	// Every path at the reflector is best, and comes from its originator.
+	all := rr.routes(RouteQuery{})
+	if len(all) != 4 {
+		t.Errorf("reflector has %q", routeTexts(all))
+	}
+}
+
+func TestECMPAndAddPathThroughAReflector(t *testing.T) {
+	l := newLab(t)
+	client := "routeReflectorClient: true"
+	addPath := "addPath: {send: [ipv4-unicast], receive: [ipv4-unicast], sendMode: ecmp}"
+	// Two clients (A2, A3) announce the same /32; the reflector (A1) has
+	// both paths as an ECMP set and sends both to a third client (A4) over
+	// ADD-PATH, which then has its own two-path ECMP set.
+	rr := l.start("rr", speakerConfig(65000, "{{A1}}", "10.0.0.1", "", []string{
+		"{{A2}}|65000|" + client, "{{A3}}|65000|" + client, "{{A4}}|65000|" + client + ", " + addPath}))
+	l.start("c2", speakerConfig(65000, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65000"}, "192.0.2.10/32"))
+	l.start("c3", speakerConfig(65000, "{{A3}}", "10.0.0.3", "", []string{"{{A1}}|65000"}, "192.0.2.10/32"))
+	c4 := l.start("c4", speakerConfig(65000, "{{A4}}", "10.0.0.4", "", []string{
+		"{{A1}}|65000|addPath: {receive: [ipv4-unicast], send: [ipv4-unicast]}"}))
+
+	ecmp := func(rs []Route) bool {
+		return len(rs) == 2 && rs[0].Best && rs[1].Multipath && rs[0].NextHop != rs[1].NextHop
+	}
+	rr.waitRoute("192.0.2.10/32", "two paths, best and multipath", ecmp)
+	rs := c4.waitRoute("192.0.2.10/32", "both paths over ADD-PATH", ecmp)
+	if rs[0].PathID == rs[1].PathID {
+		t.Errorf("the paths share path ID %d", rs[0].PathID)
+	}
+	hops := []netip.Addr{rs[0].NextHop, rs[1].NextHop}
+	slices.SortFunc(hops, netip.Addr.Compare)
+	if hops[0] != l.ip(2) || hops[1] != l.ip(3) {
+		t.Errorf("next hops %v", hops)
+	}
+}
