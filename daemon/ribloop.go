@@ -117,6 +117,9 @@ type (
 		s   *peer.Session
 		src *rib.Source
 		cfg export.Config
+		// sender, when set, stands in for s in the update group
+		// (benchmarks and tests without a TCP session).
+		sender export.Sender
 	}
 	opDown struct {
 		n        *neighbor
@@ -364,7 +367,11 @@ func (l *ribLoop) up(op opUp) {
 			l.startStaleTimer(op.n, rs, staleHoldTime, "no End-of-RIB within the stale path time")
 		}
 	}
-	rs.member = &export.Member{S: op.s, Families: slices.Clone(op.s.Negotiated.Families),
+	var snd export.Sender = op.s
+	if op.sender != nil {
+		snd = op.sender
+	}
+	rs.member = &export.Member{S: snd, Families: slices.Clone(op.s.Negotiated.Families),
 		EnhancedRefresh: op.s.Negotiated.EnhancedRouteRefresh}
 	l.join(rs, op.cfg)
 	l.publish(op.n, rs)

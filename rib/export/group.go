@@ -151,8 +151,8 @@ type Group struct {
 
 	members []*Member
 
-	out4  map[rib.Prefix4][]outPath
-	out6  map[rib.Prefix6][]outPath
+	out4  *adjOut[rib.Prefix4]
+	out6  *adjOut[rib.Prefix6]
 	sets  []outSet
 	free  []uint32
 	byKey map[string]uint32
@@ -161,6 +161,9 @@ type Group struct {
 	// is cleared when it reaches maxRejected.
 	rejected map[cacheKey]struct{}
 	waiting  map[*Member]bool // joined before Synced: End-of-RIB then
+	lastKey  cacheKey         // the last cache hit (see outSet)
+	lastSet  uint32
+	lastOK   bool
 
 	count4, count6 atomic.Int64
 
@@ -200,7 +203,8 @@ type (
 // it already.
 func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *Group {
 	return &Group{cfg: cfg, opts: opts, in: make(chan any, 16), done: make(chan struct{}), onErr: onErr,
-		out4: map[rib.Prefix4][]outPath{}, out6: map[rib.Prefix6][]outPath{},
+		out4:  newAdjOut[rib.Prefix4](cfg.Options.AddPath.Has(nlri.IPv4Unicast)),
+		out6:  newAdjOut[rib.Prefix6](cfg.Options.AddPath.Has(nlri.IPv6Unicast)),
 		byKey: map[string]uint32{}, cache: map[cacheKey]uint32{}, rejected: map[cacheKey]struct{}{},
 		waiting: map[*Member]bool{}, pk: wire.NewPacker(cfg.Options)}
 }
@@ -335,23 +339,25 @@ func (g *Group) apply(ctx context.Context, batch []Change) {
 }
 
 // applyOut brings one prefix of the Adj-RIB-Out to c's state.
-func applyOut[K comparable](g *Group, m map[K][]outPath, key K, c *Change, count *atomic.Int64) {
-	old := m[key]
+func applyOut[K rib.Key](g *Group, t *adjOut[K], key K, c *Change, count *atomic.Int64) {
+	var buf [1]outPath
+	old := t.get(key, &buf)
 	nw := g.diff(c, old)
 	switch {
-	case nw != nil:
-		if old == nil {
+	case len(nw) > 0:
+		if len(old) == 0 {
 			count.Add(1)
 		}
-		m[key] = nw
-	case old != nil:
-		delete(m, key)
+		t.set(key, nw)
+	case len(old) > 0:
+		t.set(key, nil)
 		count.Add(-1)
 	}
 }
 
 // diff computes the paths to send for c, records the announcements and
-// withdrawals against old, and returns the new entry (nil: nothing sent).
+// withdrawals against old, and returns the new entry (empty: nothing
+// sent), in scratch space the caller copies.
 func (g *Group) diff(c *Change, old []outPath) []outPath {
 	want := g.want[:0]
 	addPath := g.cfg.Options.AddPath.Has(c.Family)
@@ -394,14 +400,7 @@ func (g *Group) diff(c *Change, old []outPath) []outPath {
 			g.ann = append(g.ann, pend{set: w.set, fam: c.Family, pfx: pfx, id: w.id})
 		}
 	}
-	if len(want) == 0 {
-		return nil
-	}
-	if len(old) == len(want) {
-		copy(old, want) // reuse the entry's slice
-		return old
-	}
-	return slices.Clone(want)
+	return want
 }
 
 // bestN orders every path of c by the decision process and keeps the
@@ -427,7 +426,14 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 	ck := cacheKey{a: p.Attrs, src: p.Src, fam: fam}
 	cacheable := g.cfg.Rules.Policy == nil || !prefixDependent(g.cfg.Rules.Policy)
 	if cacheable {
+		// Consecutive changes mostly share a set: one entry in front of
+		// the map saves hashing the key.
+		if g.lastOK && g.lastKey == ck {
+			g.sets[g.lastSet].refs++
+			return g.lastSet, true
+		}
 		if i, ok := g.cache[ck]; ok {
+			g.lastKey, g.lastSet, g.lastOK = ck, i, true
 			g.sets[i].refs++
 			return i, true
 		}
@@ -491,6 +497,9 @@ func (g *Group) release(i uint32) {
 	for _, ck := range s.from {
 		delete(g.cache, ck)
 	}
+	if g.lastOK && g.lastSet == i {
+		g.lastOK = false
+	}
 	delete(g.byKey, s.key)
 	*s = outSet{}
 	g.free = append(g.free, i)
@@ -544,18 +553,18 @@ func (g *Group) dump(ctx context.Context, m *Member, fam *nlri.Family, eor bool)
 	}
 	bySet := map[uint32][]pend{}
 	if fam == nil || *fam == nlri.IPv4Unicast {
-		for k, ps := range g.out4 {
+		g.out4.each(func(k rib.Prefix4, ps []outPath) {
 			for _, p := range ps {
 				bySet[p.set] = append(bySet[p.set], pend{pfx: k.Prefix(), id: p.id})
 			}
-		}
+		})
 	}
 	if fam == nil || *fam == nlri.IPv6Unicast {
-		for k, ps := range g.out6 {
+		g.out6.each(func(k rib.Prefix6, ps []outPath) {
 			for _, p := range ps {
 				bySet[p.set] = append(bySet[p.set], pend{pfx: k.Prefix(), id: p.id})
 			}
-		}
+		})
 	}
 	for set, ps := range bySet {
 		pk.SetAttrs(g.sets[set].list)
@@ -616,12 +625,8 @@ func (g *Group) Snapshot(ctx context.Context, fam nlri.Family, pfx netip.Prefix)
 				out = append(out, Advertised{Family: f, Prefix: p, PathID: x.id, Attrs: g.sets[x.set].list})
 			}
 		}
-		for k, ps := range g.out4 {
-			add(nlri.IPv4Unicast, k.Prefix(), ps)
-		}
-		for k, ps := range g.out6 {
-			add(nlri.IPv6Unicast, k.Prefix(), ps)
-		}
+		g.out4.each(func(k rib.Prefix4, ps []outPath) { add(nlri.IPv4Unicast, k.Prefix(), ps) })
+		g.out6.each(func(k rib.Prefix6, ps []outPath) { add(nlri.IPv6Unicast, k.Prefix(), ps) })
 	})
 	return out, ok
 }
