@@ -78,6 +78,22 @@ func BenchmarkPipeline(b *testing.B) {
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}, Options: opt},
 			sender: snd})
 		im := &importer{t: l.attrs, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
+		var peak atomic.Uint64
+		stopPeak := make(chan struct{})
+		go func() {
+			var ms runtime.MemStats
+			for {
+				select {
+				case <-stopPeak:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+			}
+		}()
 		b.StartTimer()
 		start := time.Now()
 		batch := make([]*wire.Update, 0, 64)
@@ -108,12 +124,14 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		el := time.Since(start)
 		b.StopTimer()
+		close(stopPeak)
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(el.Nanoseconds())/n, "ns/prefix")
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "heap-B/prefix")
 		b.ReportMetric(float64(snd.msgs.Load()), "updates-out")
+		b.ReportMetric(float64(peak.Load()-before.HeapInuse)/n, "peak-heap-B/prefix")
 		cancel()
 		<-done
 		runtime.KeepAlive(l)

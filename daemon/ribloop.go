@@ -44,7 +44,7 @@ import (
 // full-table load instead of after it.
 const (
 	maxRound   = 256
-	maxPending = 1 << 16
+	maxPending = 1 << 14
 	walkChunk  = 1 << 14
 )
 

@@ -202,7 +202,7 @@ type (
 // of a member whose Send failed (its session ended); the group has dropped
 // it already.
 func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *Group {
-	return &Group{cfg: cfg, opts: opts, in: make(chan any, 16), done: make(chan struct{}), onErr: onErr,
+	return &Group{cfg: cfg, opts: opts, in: make(chan any, 4), done: make(chan struct{}), onErr: onErr,
 		out4:  newAdjOut[rib.Prefix4](cfg.Options.AddPath.Has(nlri.IPv4Unicast)),
 		out6:  newAdjOut[rib.Prefix6](cfg.Options.AddPath.Has(nlri.IPv6Unicast)),
 		byKey: map[string]uint32{}, cache: map[cacheKey]uint32{}, rejected: map[cacheKey]struct{}{},
