@@ -2,6 +2,7 @@ package export
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/wire/attr"
@@ -116,10 +117,18 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 	if !r.allowed(src, a) {
 		return nil, false
 	}
-	if fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() && (src.Local || !r.IBGP || r.NextHopSelf) {
+	reflect := r.IBGP && src.IBGP && !src.Local
+	self := src.Local || !r.IBGP || (r.NextHopSelf && !src.IBGP)
+	if fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() && self {
 		return nil, false // no IPv4 next hop of ours on this session
 	}
 	in := a.List
+	if !r.IBGP && !src.Local && in.Has(iana.AttrMED) {
+		// §5.1.4: a MED learned from a neighbouring AS is not passed to
+		// another. It goes before the policy, so that a MED the policy
+		// sets is sent.
+		in = slices.DeleteFunc(slices.Clone(in), func(x attr.Attr) bool { return x.Code() == iana.AttrMED })
+	}
 	if r.Policy != nil {
 		var ok bool
 		in, ok = r.Policy.Export(fam, pfx, src, in)
@@ -127,8 +136,6 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 			return nil, false
 		}
 	}
-	reflect := r.IBGP && src.IBGP && !src.Local
-	self := src.Local || !r.IBGP || (r.NextHopSelf && !src.IBGP)
 	out := make(attr.List, 0, len(in)+3)
 	var hasLP, hasPath bool
 	for _, x := range in {
@@ -147,6 +154,9 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 				out = append(out, x)
 			}
 		case *attr.MPReach:
+			if self && x.Family == nlri.IPv4Unicast {
+				continue // our NEXT_HOP, added below
+			}
 			if self {
 				out = append(out, attr.NewMPReach(x.Family, r.NextHop6, netip.Addr{}, nil))
 			} else {
@@ -155,10 +165,6 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 		case *attr.LocalPref:
 			if r.IBGP {
 				hasLP = true
-				out = append(out, x)
-			}
-		case *attr.MED:
-			if r.IBGP || src.Local {
 				out = append(out, x)
 			}
 		case *attr.OriginatorID, *attr.ClusterList:
