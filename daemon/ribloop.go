@@ -61,6 +61,7 @@ type ribLoop struct {
 	srcs     map[*neighbor]*ribSource
 	groups   map[export.GroupKey]*groupState
 	trackAll bool
+	feeds    []*RouteFeed // route watchers (feed.go)
 
 	ctx context.Context
 }
@@ -474,7 +475,7 @@ func outPathID(src rib.SourceID, id uint32) uint32 {
 }
 
 func (l *ribLoop) setTrackAll() {
-	all := false
+	all := len(l.feeds) > 0
 	for _, gs := range l.groups {
 		c := gs.g.Config()
 		all = all || c.NeedsAllPaths()
@@ -675,6 +676,15 @@ func (l *ribLoop) flush() {
 	batch := b.done()
 	for _, gs := range l.groups {
 		gs.g.Changes(l.ctx, batch)
+	}
+	if len(l.feeds) > 0 {
+		ps := make([]netip.Prefix, len(batch))
+		for i := range batch {
+			ps[i] = batch[i].Prefix()
+		}
+		for _, f := range l.feeds {
+			f.add(ps)
+		}
 	}
 	l.d.notify()
 }

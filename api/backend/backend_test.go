@@ -448,3 +448,60 @@ func init() {
 	// Keep the default logger quiet: the servers log through apitest.
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 }
+
+// The route watch: a snapshot of the table, then the changes the Loc-RIB's
+// feed reports (here: B's routes deleted when its session is shut down).
+func TestRouteWatch(t *testing.T) {
+	p := setup(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	events := make(chan api.Event, 100)
+	go func() {
+		_ = p.client.Watch(ctx, []api.EventKind{api.KindRoute}, func(e api.Event) error {
+			events <- e
+			return nil
+		})
+		close(events)
+	}()
+	next := func() api.Event {
+		t.Helper()
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("watch ended")
+			}
+			return e
+		case <-time.After(10 * time.Second):
+			t.Fatal("no watch event")
+		}
+		return api.Event{}
+	}
+	var snap []string
+	for {
+		e := next()
+		if e.Op == api.OpSynced {
+			break
+		}
+		if e.Op != api.OpSnapshot || e.Route == nil {
+			t.Fatalf("event %+v before synced", e)
+		}
+		snap = append(snap, e.Route.Prefix)
+	}
+	if want := []string{"10.1.0.0/24", "10.2.0.0/16", "10.2.3.0/24"}; !slices.Equal(snap, want) {
+		t.Errorf("snapshot %v, want %v", snap, want)
+	}
+	if err := p.client.NeighborAction(t.Context(), p.a2, api.ActionShutdown, ""); err != nil {
+		t.Fatal(err)
+	}
+	deleted := map[string]bool{}
+	for len(deleted) < 2 {
+		e := next()
+		if e.Op != api.OpDelete || e.Route == nil || e.Route.Peer != p.a2.String() {
+			t.Fatalf("event %+v, want the deletion of B's routes", e)
+		}
+		deleted[e.Route.Prefix] = true
+	}
+	if !deleted["10.2.0.0/16"] || !deleted["10.2.3.0/24"] {
+		t.Errorf("deleted %v", deleted)
+	}
+}

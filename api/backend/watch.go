@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"slices"
 	"time"
@@ -25,10 +26,36 @@ type watchState struct {
 // neighbour, route and the configuration, never a queue of intermediate
 // ones. A neighbour's uptime and message counters are not changes (they
 // move all the time); its state, info and prefix counts are.
+//
+// Routes come from the Loc-RIB's change feed instead (daemon.RouteFeed):
+// after the snapshot, each round re-reads only the prefixes that changed,
+// so a watch costs in proportion to the changes, not to the table.
 func (b *Backend) Watch(ctx context.Context, kinds []api.EventKind, emit func(api.Event) error) error {
 	ch, cancel := b.d.Subscribe()
 	defer cancel()
 	want := func(k api.EventKind) bool { return slices.Contains(kinds, k) }
+	var feedWake <-chan struct{}
+	var feed *daemon.RouteFeed
+	if want(api.KindRoute) {
+		f, stop, err := b.d.SubscribeRoutes()
+		if err != nil {
+			return api.Unavailable("godwitd is stopping", "")
+		}
+		defer stop()
+		feed = f
+		wake := make(chan struct{}, 1)
+		feedWake = wake
+		fctx, fcancel := context.WithCancel(ctx)
+		defer fcancel()
+		go func() {
+			for f.Wait(fctx) == nil {
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
 	prev, err := b.watchState(ctx, want)
 	if err != nil {
 		return err
@@ -66,6 +93,7 @@ func (b *Backend) Watch(ctx context.Context, kinds []api.EventKind, emit func(ap
 		case <-b.d.Done():
 			return api.Unavailable("godwitd is stopping", "")
 		case <-ch:
+		case <-feedWake:
 		}
 		// Let a burst of changes settle into one round.
 		select {
@@ -73,15 +101,54 @@ func (b *Backend) Watch(ctx context.Context, kinds []api.EventKind, emit func(ap
 			return ctx.Err()
 		case <-time.After(b.coalesce):
 		}
-		cur, err := b.watchState(ctx, want)
+		cur, err := b.watchState(ctx, func(k api.EventKind) bool { return k != api.KindRoute && want(k) })
 		if err != nil {
 			return err
+		}
+		if feed != nil {
+			cur.routes, err = b.changedRoutes(prev.routes, feed.Take())
+			if err != nil {
+				return err
+			}
 		}
 		if err := diff(prev, cur, b.now(), emit); err != nil {
 			return err
 		}
 		prev = cur
 	}
+}
+
+// changedRoutes is prev with the paths of the changed prefixes read again.
+// It modifies and returns prev.
+func (b *Backend) changedRoutes(prev map[string]api.Route, changed []netip.Prefix) (map[string]api.Route, error) {
+	if len(changed) == 0 {
+		return prev, nil
+	}
+	set := make(map[string]bool, len(changed))
+	for _, p := range changed {
+		set[p.String()] = true
+	}
+	cur := make(map[string]api.Route, len(prev))
+	for k, r := range prev {
+		if !set[r.Prefix] {
+			cur[k] = r
+		}
+	}
+	for _, p := range changed {
+		rs, err := b.d.Routes(daemon.RouteQuery{Prefix: p})
+		if err != nil {
+			return nil, err
+		}
+		for i := range rs {
+			r := route(&rs[i])
+			cur[routeKey(&r)] = r
+		}
+	}
+	return cur, nil
+}
+
+func routeKey(r *api.Route) string {
+	return fmt.Sprintf("%s|%s|%s|%d", r.Family, r.Prefix, r.Peer, r.PathID)
 }
 
 func (b *Backend) watchState(ctx context.Context, want func(api.EventKind) bool) (watchState, error) {
@@ -101,7 +168,7 @@ func (b *Backend) watchState(ctx context.Context, want func(api.EventKind) bool)
 		s.routes = make(map[string]api.Route, len(rs))
 		for i := range rs {
 			r := route(&rs[i])
-			s.routes[fmt.Sprintf("%s|%s|%s|%d", r.Family, r.Prefix, r.Peer, r.PathID)] = r
+			s.routes[routeKey(&r)] = r
 		}
 	}
 	if want(api.KindConfig) {
