@@ -424,8 +424,19 @@ func (p *Peer) newConn(secondary bool) *conn {
 func (p *Peer) accept(nc net.Conn) {
 	pc := p.primary
 	switch st := pc.fsm.State(); {
+	case st == Idle && pc.fsm.enabled && !p.stats.adminDown() && p.secondary == nil:
+		// Idle between attempts (the idle hold timer runs): a peer that
+		// only dials out would never meet our own attempts, so its
+		// connection is taken on a passive second connection, as FRR
+		// and BIRD take it; established() makes it the primary.
+		c := p.newConn(true)
+		p.secondary = c
+		c.attach(nc, false)
+		p.stepConn(c, Event{Type: AutomaticStart})
+		p.stepConn(c, Event{Type: TCPConnectionConfirmed})
 	case st == Idle:
-		// §8.2.2 Idle: refuse all incoming connections.
+		// §8.2.2 Idle: refuse all incoming connections (stopped, shut
+		// down, or a second connection already opening).
 		p.log.Debug("refusing connection while Idle", "remote", nc.RemoteAddr())
 		nc.Close()
 	case (st == Connect || st == Active) && pc.t == nil:
@@ -580,11 +591,15 @@ func (p *Peer) collision(c *conn) bool {
 		return false
 	}
 	st := other.fsm.State()
-	if st != OpenConfirm && st != Established {
-		// §6.8 only looks at connections in OpenConfirm; one still in
-		// OpenSent is checked when its own OPEN arrives.
+	if st != OpenSent && st != OpenConfirm && st != Established {
 		return false
 	}
+	// §6.8 looks at connections in OpenConfirm, and allows looking at one
+	// in OpenSent when the peer's identifier is known by other means: it
+	// is, from this connection's OPEN. Resolving it now matters: the peer
+	// may already have resolved the same collision by the identifiers,
+	// and a connection we then let win as the first to be established is
+	// the one it closed (FRR resolves OpenSent too).
 	var loser *conn
 	if st == Established {
 		if other.t != nil && other.t.neg != nil && other.t.neg.GracefulRestart != nil {
@@ -712,6 +727,11 @@ func (p *Peer) promote(c *conn) {
 		c.stopTimers()
 		p.primary, p.secondary = p.secondary, nil
 		p.primary.secondary = false
+		// The second connection was made passive to take an incoming
+		// connection; as the primary it behaves as configured, or a peer
+		// that is not passive would never dial again.
+		cfg := p.config()
+		p.primary.fsm.cfg.Passive = cfg.fsm().Passive
 	}
 }
 
@@ -748,6 +768,13 @@ func (p *Peer) established(c *conn) {
 	}
 	if other != nil && other.fsm.State() != Idle {
 		p.stepConn(other, Event{Type: OpenCollisionDump})
+	} else if other != nil && c == p.secondary && other.t == nil {
+		// The primary was waiting out its idle hold: the session that
+		// came in takes its place, and the idle hold is dropped.
+		other.stopTimers()
+		p.primary, p.secondary = c, nil
+		c.secondary = false
+		c.fsm.cfg.Passive = cfg.fsm().Passive
 	}
 }
 
