@@ -371,6 +371,10 @@ func birdAttr(p *Path, attr string) {
 		p.Communities = birdTuples(val)
 	case "BGP.large_community":
 		p.LargeCommunities = birdTuples(val)
+	case "BGP.originator_id":
+		p.OriginatorID = val
+	case "BGP.cluster_list":
+		p.ClusterList = strings.Fields(val)
 	}
 }
 

@@ -467,6 +467,12 @@ func exaAttrs(p *Path, attrs map[string]json.RawMessage) {
 			p.LocalPref = U32(n)
 		}
 	}
+	if v, ok := attrs["originator-id"]; ok {
+		_ = json.Unmarshal(v, &p.OriginatorID)
+	}
+	if v, ok := attrs["cluster-list"]; ok {
+		_ = json.Unmarshal(v, &p.ClusterList)
+	}
 	for key, dst := range map[string]*[]string{"community": &p.Communities, "large-community": &p.LargeCommunities} {
 		v, ok := attrs[key]
 		if !ok {

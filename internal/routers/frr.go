@@ -421,7 +421,11 @@ type frrPath struct {
 	Peer *struct {
 		PeerID string `json:"peerId"`
 	} `json:"peer"`
-	AddpathRxID *uint32 `json:"addpathRxId"`
+	AddpathRxID  *uint32 `json:"addpathRxId"`
+	OriginatorID string  `json:"originatorId"`
+	ClusterList  *struct {
+		List []string `json:"list"`
+	} `json:"clusterList"`
 }
 
 func (p frrPath) toPath(prefix netip.Prefix) Path {
@@ -453,6 +457,10 @@ func (p frrPath) toPath(prefix netip.Prefix) Path {
 	}
 	if p.AddpathRxID != nil {
 		out.PathID = *p.AddpathRxID
+	}
+	out.OriginatorID = p.OriginatorID
+	if p.ClusterList != nil {
+		out.ClusterList = p.ClusterList.List
 	}
 	return out
 }

@@ -132,6 +132,11 @@ type Path struct {
 	Peer string
 	// PathID is the ADD-PATH identifier, when the daemon shows it.
 	PathID uint32
+	// OriginatorID and ClusterList are the route-reflection attributes
+	// (RFC 4456), when the path carries them and the daemon shows them
+	// (FRR, BIRD, ExaBGP).
+	OriginatorID string
+	ClusterList  []string
 }
 
 // Router is a running daemon in a namespace.
