@@ -8,6 +8,9 @@ package daemon
 // RFC 7606 §7.9-7.10), checked, and interned; each prefix then costs a
 // key and a pointer in the batch.
 //
+// Then the import policy, when the peer has one (importPolicy): a route it
+// rejects is treated the same way as one that fails a check.
+//
 // A path that fails a check is not a candidate (treat-as-withdraw): it
 // replaces and withdraws any path it would have replaced, and the RIB
 // keeps it aside so that it counts as received and shows as filtered:
@@ -22,7 +25,10 @@ package daemon
 
 import (
 	"net/netip"
+	"sync/atomic"
 
+	"github.com/godwit-bgp/godwit/config"
+	"github.com/godwit-bgp/godwit/policy"
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/attr"
@@ -40,11 +46,12 @@ const (
 	rejectMartian
 	rejectOwnNextHop
 	rejectNoNextHop
+	rejectPolicy
 )
 
 var rejectText = [...]string{"", "AS_PATH contains our AS", "ORIGINATOR_ID is our router ID (RFC 4456)",
 	"CLUSTER_LIST contains our cluster ID (RFC 4456)", "martian next hop", "next hop is our own address",
-	"no next hop for the family"}
+	"no next hop for the family", "rejected by the import policy"}
 
 func (r rejectReason) String() string { return rejectText[r] }
 
@@ -91,7 +98,11 @@ type importer struct {
 	clusterID netip.Addr
 	local     netip.Addr // our address on the session
 	remote    netip.Addr // the peer's address on the session
+	// policy is the import policy (nil: the default, accept); swapped
+	// whole when the RoutePolicy changes, read once per batch.
+	policy atomic.Pointer[policy.Policy]
 
+	pol     *policy.Policy // this batch's
 	scratch []byte
 	cache   []famAttrs // per family, for the UPDATE at hand
 }
@@ -100,11 +111,19 @@ type famAttrs struct {
 	fam    nlri.Family
 	a      *rib.Attrs
 	reason rejectReason
+	list   attr.List  // before the import policy
+	nh     netip.Addr // the routes' next hop
+	// polA and polReason are the policy's result when it does not depend
+	// on the prefix (polDone), so that one evaluation serves the UPDATE.
+	polDone   bool
+	polA      *rib.Attrs
+	polReason rejectReason
 }
 
 // batch turns UPDATEs into a routeBatch.
 func (im *importer) batch(us []*wire.Update) *routeBatch {
 	b := &routeBatch{}
+	im.pol = im.policy.Load()
 	for _, u := range us {
 		if fam, ok := u.EndOfRIB(); ok {
 			b.eor = append(b.eor, fam)
@@ -130,14 +149,18 @@ func (im *importer) batch(us []*wire.Update) *routeBatch {
 				continue // other families are not kept by this version
 			}
 			fa := im.attrsFor(u, r.Family, b)
+			a, reason := fa.a, fa.reason
+			if reason == accepted && im.pol != nil {
+				a, reason = im.applyPolicy(fa, r.Prefix.Prefix, b)
+			}
 			switch r.Family {
 			case nlri.IPv4Unicast:
 				if k, ok := rib.Prefix4From(r.Prefix.Prefix); ok {
-					b.v4 = append(b.v4, route4{key: k, id: r.Prefix.PathID, attrs: fa.a, reason: fa.reason})
+					b.v4 = append(b.v4, route4{key: k, id: r.Prefix.PathID, attrs: a, reason: reason})
 				}
 			case nlri.IPv6Unicast:
 				if k, ok := rib.Prefix6From(r.Prefix.Prefix); ok {
-					b.v6 = append(b.v6, route6{key: k, id: r.Prefix.PathID, attrs: fa.a, reason: fa.reason})
+					b.v6 = append(b.v6, route6{key: k, id: r.Prefix.PathID, attrs: a, reason: reason})
 				}
 			}
 		}
@@ -158,9 +181,84 @@ func (im *importer) attrsFor(u *wire.Update, fam nlri.Family, b *routeBatch) fam
 	var a *rib.Attrs
 	a, im.scratch = im.t.Intern(list, im.scratch)
 	b.held = append(b.held, a)
-	c := famAttrs{fam: fam, a: a, reason: reason}
+	c := famAttrs{fam: fam, a: a, reason: reason, list: list, nh: nh}
 	im.cache = append(im.cache, c)
 	return c
+}
+
+// applyPolicy runs the import policy on one route: a rejected route is
+// kept aside as filtered (with the attributes it came with); an accepted
+// one gets the policy's attributes, interned. A policy that does not look
+// at the prefix is run once per UPDATE and family.
+func (im *importer) applyPolicy(fa famAttrs, pfx netip.Prefix, b *routeBatch) (*rib.Attrs, rejectReason) {
+	dep := im.pol.PrefixDependent()
+	if !dep {
+		for i := range im.cache {
+			if c := &im.cache[i]; c.fam == fa.fam && c.polDone {
+				return c.polA, c.polReason
+			}
+		}
+	}
+	typ := policy.EBGP
+	if im.ibgp {
+		typ = policy.IBGP
+	}
+	res := im.pol.Eval(&policy.Route{Family: fa.fam, Prefix: pfx, Attrs: fa.a.List, NextHop: fa.nh, Neighbor: im.remote.Unmap(), Type: typ},
+		policy.Env{LocalAS: im.localAS})
+	a, reason := fa.a, accepted
+	switch {
+	case !res.Accept:
+		reason = rejectPolicy
+	case res.Changed || res.NextHop.Mode == config.NextHopAddress || res.NextHop.Mode == config.NextHopPeer:
+		list := setNextHop(res.Attrs, fa.fam, res.NextHop, im.remote)
+		a, im.scratch = im.t.Intern(list, im.scratch)
+		b.held = append(b.held, a)
+	}
+	if !dep {
+		for i := range im.cache {
+			if c := &im.cache[i]; c.fam == fa.fam {
+				c.polDone, c.polA, c.polReason = true, a, reason
+			}
+		}
+	}
+	return a, reason
+}
+
+// setNextHop applies a policy's next-hop directive to a list (a new list
+// when it changes anything): "peer" is the session's remote address, an
+// address is itself; "self" and "unchanged" leave an imported route's
+// next hop as it is.
+func setNextHop(l attr.List, fam nlri.Family, nh policy.NextHopAction, peer netip.Addr) attr.List {
+	var to netip.Addr
+	switch nh.Mode {
+	case config.NextHopPeer:
+		to = peer.Unmap()
+	case config.NextHopAddress:
+		to = nh.Addr
+	default:
+		return l
+	}
+	out := make(attr.List, 0, len(l))
+	for _, x := range l {
+		switch x := x.(type) {
+		case *attr.NextHop:
+			if to.Is4() {
+				out = append(out, &attr.NextHop{Addr: to})
+				continue
+			}
+		case *attr.MPReach:
+			if x.Family == fam {
+				g := to
+				if g.Is4() {
+					g = netip.AddrFrom16(g.As16())
+				}
+				out = append(out, attr.NewMPReach(fam, g, netip.Addr{}, nil))
+				continue
+			}
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 // prepare builds the attribute list the table keeps for u's routes of

@@ -1,14 +1,15 @@
 package daemon
 
-// RoutePolicy resources, compiled, and their use as export policies by the
-// update groups. Import policies and hitless policy changes come with the
-// policy issue; until then an import policy is accepted but not applied
-// (the log says so), and a changed export policy applies to the sessions
-// that come up after the change.
+// RoutePolicy resources, compiled, and their use: import policies by the
+// sessions' importers, export policies by the update groups. A changed
+// policy (or a peer's changed importPolicy / exportPolicy) applies without
+// a session reset (applyPolicies).
 
 import (
+	"context"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/policy"
@@ -112,4 +113,68 @@ func routeType(src *rib.Source) policy.RouteType {
 		return policy.IBGP
 	}
 	return policy.EBGP
+}
+
+// rejectAll stands for an import policy that is named but cannot be used
+// (it does not compile): an attached policy replaces the default, so
+// nothing is accepted rather than everything.
+var rejectAll = func() *policy.Policy {
+	p, _ := policy.Compile("reject-all", &config.RoutePolicySpec{})
+	return p
+}()
+
+// importPolicy is the compiled import policy of a peer: nil for none (the
+// default: accept).
+func (d *Daemon) importPolicy(name string) *policy.Policy {
+	if name == "" {
+		return nil
+	}
+	if cp := d.loadPolicies()[name]; cp != nil {
+		return cp.p
+	}
+	return rejectAll
+}
+
+// applyPolicies brings the policies of every Established session in line
+// with the configuration, without resetting any: a new import policy
+// applies to what the peer sends from now on, and a ROUTE-REFRESH (RFC
+// 2918) asks it for its routes again so that the new policy sees them all;
+// a new export policy moves the session to the update group of its new
+// rules, which sends the difference.
+func (d *Daemon) applyPolicies() {
+	for _, n := range d.neighborList() {
+		n.applyPolicies()
+	}
+}
+
+func (n *neighbor) applyPolicies() {
+	s := n.session()
+	if s == nil || n.imp == nil {
+		return
+	}
+	n.d.mu.RLock()
+	spec, g := n.spec, n.d.global
+	n.d.mu.RUnlock()
+	if in := n.d.importPolicy(spec.ImportPolicy); n.imp.policy.Load() != in {
+		n.imp.policy.Store(in)
+		if s.Negotiated.RouteRefresh {
+			n.log.Info("import policy changed: asking the peer for its routes again (ROUTE-REFRESH)", "policy", spec.ImportPolicy)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := n.d.RefreshIn(ctx, n.key.Addr); err != nil {
+				n.log.Warn("route refresh after an import policy change failed", "err", err)
+			}
+			cancel()
+		} else {
+			n.log.Warn("import policy changed, but the peer does not support route refresh: the new policy applies to the routes it sends from now on; reset the session to apply it to all",
+				"policy", spec.ImportPolicy)
+		}
+	}
+	clusterID := netip.Addr{}
+	if g != nil {
+		clusterID = g.RouteReflectorClusterID
+		if !clusterID.IsValid() {
+			clusterID = g.RouterID
+		}
+	}
+	n.d.rib.post(opRegroup{n: n, s: s, cfg: n.d.exportConfig(spec, s, clusterID)})
 }

@@ -189,3 +189,64 @@ func TestECMPAndAddPathThroughAReflector(t *testing.T) {
 		t.Errorf("next hops %v", hops)
 	}
 }
+
+// policyDoc is a RoutePolicy accepting exactly one prefix.
+func policyDoc(name, prefix string) string {
+	return fmt.Sprintf(`---
+apiVersion: bgp.godwit.dev/v1alpha1
+kind: RoutePolicy
+metadata: {name: %s}
+spec:
+  statements:
+  - name: only
+    conditions: {prefixSet: [{prefix: %s}]}
+    actions: {result: accept}
+`, name, prefix)
+}
+
+// Policies change without a session reset: an import policy through a
+// ROUTE-REFRESH to the peer, an export policy by moving the session to the
+// update group of its new rules, which sends the difference.
+func TestPolicyChangesAreHitless(t *testing.T) {
+	l := newLab(t)
+	a := l.start("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"}, "10.1.0.0/24", "10.1.1.0/24"))
+	bConf := func(in, out string) string {
+		return speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65001|importPolicy: in",
+			"{{A3}}|65003|exportPolicy: out"}) + policyDoc("in", in) + policyDoc("out", out)
+	}
+	b := l.start("b", bConf("10.1.0.0/24", "10.1.0.0/24"))
+	c := l.start("c", speakerConfig(65003, "{{A3}}", "10.0.0.3", "", []string{"{{A2}}|65002"}))
+	_ = a
+	c.waitRoute("10.1.0.0/24", "the route both policies accept", func(rs []Route) bool { return len(rs) == 1 })
+	eventually(t, 20*time.Second, func() (bool, string) {
+		rs := b.routes(RouteQuery{Peer: l.ip(1), Received: true})
+		return len(rs) == 2 && !rs[0].Filtered && rs[1].Filtered && rs[1].Reason == rejectPolicy.String(),
+			fmt.Sprintf("received from A: %q", routeTexts(rs))
+	})
+	established := func() (uint64, uint64) {
+		return b.neighbor(l.ip(1)).EstablishedCount, b.neighbor(l.ip(3)).EstablishedCount
+	}
+	inBefore, outBefore := established()
+
+	// Import now takes the other prefix: B asks A again, and swaps.
+	if err := b.reload(l, bConf("10.1.1.0/24", "10.1.0.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	b.waitRoute("10.1.1.0/24", "the newly accepted route", func(rs []Route) bool { return len(rs) == 1 })
+	b.waitRoute("10.1.0.0/24", "the newly refused route gone", func(rs []Route) bool { return len(rs) == 0 })
+	c.waitRoute("10.1.0.0/24", "the withdrawal at C", func(rs []Route) bool { return len(rs) == 0 })
+
+	// Export now takes the other prefix too: C gets it, without a reset.
+	if err := b.reload(l, bConf("10.1.1.0/24", "10.1.1.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRoute("10.1.1.0/24", "the route the new export policy sends", func(rs []Route) bool { return len(rs) == 1 })
+	// And back: the export change withdraws what the new rules refuse.
+	if err := b.reload(l, bConf("10.1.1.0/24", "10.1.0.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRoute("10.1.1.0/24", "the withdrawal by the export change", func(rs []Route) bool { return len(rs) == 0 })
+	if in, out := established(); in != inBefore || out != outBefore {
+		t.Errorf("sessions were reset: established %d/%d times, before %d/%d", in, out, inBefore, outBefore)
+	}
+}

@@ -141,6 +141,7 @@ func (d *Daemon) applyChange(r *config.Resource) {
 		d.syncOrigins()
 	case config.KindRoutePolicy:
 		d.syncPolicies()
+		d.applyPolicies()
 	}
 }
 
@@ -386,6 +387,10 @@ func (d *Daemon) updateNeighbor(n *neighbor, spec *config.BGPPeerSpec, cfg peer.
 		d.log.Info("neighbor changed: OPEN or socket settings differ; resetting its session", "neighbor", n.name)
 	}
 	n.p.Update(cfg)
+	if oldCfg.SameSession(&cfg) && (oldSpec.ImportPolicy != spec.ImportPolicy || oldSpec.ExportPolicy != spec.ExportPolicy ||
+		oldSpec.RouteReflectorClient != spec.RouteReflectorClient) {
+		n.applyPolicies()
+	}
 	if spec.Shutdown != n.adminCfg {
 		n.adminCfg = spec.Shutdown
 		if spec.Shutdown {

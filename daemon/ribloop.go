@@ -141,6 +141,11 @@ type (
 	opRemove  struct{ n *neighbor }
 	opOrigins struct{ set *originSet }
 	opFunc    struct{ fn func() }
+	opRegroup struct {
+		n   *neighbor
+		s   *peer.Session
+		cfg export.Config
+	}
 )
 
 func newRibLoop(d *Daemon, opts rib.Options) *ribLoop {
@@ -234,6 +239,8 @@ func (l *ribLoop) handle(op any) {
 		}
 	case opRemove:
 		l.remove(op.n)
+	case opRegroup:
+		l.regroup(op)
 	case opOrigins:
 		l.origins(op.set)
 	case opFunc:
@@ -485,6 +492,29 @@ func (l *ribLoop) setTrackAll() {
 		l.v4.TrackAll(all)
 		l.v6.TrackAll(all)
 	}
+}
+
+// regroup moves a session to the group of a new Config (its export policy
+// changed) without resetting it: the new group sends its table, then
+// withdraws what the old one had sent and it does not send.
+func (l *ribLoop) regroup(op opRegroup) {
+	rs := l.srcs[op.n]
+	if rs == nil || rs.session != op.s || rs.group == nil || rs.group.g.Config().Key() == op.cfg.Key() {
+		return
+	}
+	l.flush() // the old group first sends what is pending
+	had, ok := rs.group.g.Snapshot(l.ctx, nlri.Family{}, netip.Prefix{})
+	if !ok {
+		return
+	}
+	if had == nil {
+		had = []export.Advertised{}
+	}
+	l.leave(rs)
+	rs.member = &export.Member{S: rs.member.S, Families: rs.member.Families, EnhancedRefresh: rs.member.EnhancedRefresh,
+		Replacing: had}
+	l.join(rs, op.cfg)
+	op.n.log.Info("export policy changed: the session's routes were recomputed without a reset", "routes-before", len(had))
 }
 
 // leave takes a session out of its group; the last member closes it.

@@ -70,6 +70,11 @@ type Member struct {
 	// EnhancedRefresh marks RFC 7313 support: a re-sent table is framed
 	// by BoRR and EoRR.
 	EnhancedRefresh bool
+	// Replacing, when set, is what the member's previous group sent it
+	// (the session moved groups, after an export policy change): the
+	// new group sends its table without End-of-RIB, then withdraws what
+	// was sent before and is not in its table, so the session carries on.
+	Replacing []Advertised
 }
 
 // AddPathMode says which paths an ADD-PATH family sends (RFC 7911).
@@ -291,9 +296,13 @@ func (g *Group) handle(ctx context.Context, m any) {
 		g.apply(ctx, m)
 	case joinMsg:
 		g.members = append(g.members, m.m)
-		if m.initial {
+		switch {
+		case m.initial:
 			g.waiting[m.m] = true
-		} else {
+		case m.m.Replacing != nil:
+			g.dump(ctx, m.m, nil, false)
+			g.withdrawMissing(ctx, m.m)
+		default:
 			g.dump(ctx, m.m, nil, true)
 		}
 	case leaveMsg:
@@ -303,7 +312,11 @@ func (g *Group) handle(ctx context.Context, m any) {
 		for _, mb := range slices.Clone(g.members) {
 			if g.waiting[mb] {
 				delete(g.waiting, mb)
-				g.send(ctx, mb, eorMessages(mb, g.cfg.Options))
+				if mb.Replacing != nil {
+					g.withdrawMissing(ctx, mb)
+				} else {
+					g.send(ctx, mb, eorMessages(mb, g.cfg.Options))
+				}
 			}
 		}
 	case refreshMsg:
@@ -580,6 +593,32 @@ func (g *Group) dump(ctx context.Context, m *Member, fam *nlri.Family, eor bool)
 		msgs = append(msgs, eorMessages(m, g.cfg.Options)...)
 	}
 	g.send(ctx, m, msgs)
+}
+
+// withdrawMissing withdraws from m what its previous group sent and this
+// one has not (Member.Replacing), and forgets Replacing.
+func (g *Group) withdrawMissing(ctx context.Context, m *Member) {
+	pk := wire.NewPacker(g.cfg.Options)
+	var buf [1]outPath
+	for _, a := range m.Replacing {
+		var have []outPath
+		switch a.Family {
+		case nlri.IPv4Unicast:
+			if k, ok := rib.Prefix4From(a.Prefix); ok {
+				have = g.out4.get(k, &buf)
+			}
+		case nlri.IPv6Unicast:
+			if k, ok := rib.Prefix6From(a.Prefix); ok {
+				have = g.out6.get(k, &buf)
+			}
+		}
+		if slices.ContainsFunc(have, func(p outPath) bool { return p.id == a.PathID }) {
+			continue
+		}
+		_ = pk.Withdraw(nlri.Prefix{Prefix: a.Prefix, PathID: a.PathID})
+	}
+	m.Replacing = nil
+	g.send(ctx, m, splitMessages(pk.Bytes()))
 }
 
 func eorMessages(m *Member, opt wire.Options) [][]byte {
