@@ -7,6 +7,8 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"time"
@@ -177,4 +179,50 @@ func (n *neighbor) applyPolicies() {
 		}
 	}
 	n.d.rib.post(opRegroup{n: n, s: s, cfg: n.d.exportConfig(spec, s, clusterID)})
+}
+
+// ErrNoPolicy is returned for a RoutePolicy that does not exist.
+var ErrNoPolicy = errors.New("no such RoutePolicy")
+
+// PolicyTest is one path run through a policy.
+type PolicyTest struct {
+	// Path is the path tested, as the table holds it (Filtered when the
+	// import checks or policy refused it).
+	Path   Route
+	Result policy.Result
+	Trace  []policy.StatementTrace
+}
+
+// TestPolicy runs the named RoutePolicy over the paths to prefix: with
+// peer, every path from that neighbour (the ones refused included, as
+// they were received); without, the best path. The route is presented as
+// import sees it: the neighbour is the path's peer, the route type that of
+// its session. Nothing is changed.
+func (d *Daemon) TestPolicy(name string, prefix netip.Prefix, peer netip.Addr) ([]PolicyTest, error) {
+	cp := d.loadPolicies()[name]
+	if cp == nil {
+		return nil, fmt.Errorf("%w %q", ErrNoPolicy, name)
+	}
+	q := RouteQuery{Prefix: prefix.Masked(), BestOnly: !peer.IsValid()}
+	if peer.IsValid() {
+		q.Peer, q.Received = peer, true
+	}
+	rs, err := d.Routes(q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PolicyTest, 0, len(rs))
+	for _, r := range rs {
+		typ := policy.EBGP
+		switch {
+		case !r.Peer.IsValid():
+			typ = policy.Local
+		case r.Internal:
+			typ = policy.IBGP
+		}
+		res, tr := cp.p.Trace(&policy.Route{Family: r.Family, Prefix: r.Prefix, Attrs: r.Attrs, NextHop: r.NextHop,
+			Neighbor: r.Peer, Type: typ}, policy.Env{LocalAS: d.asNumber()})
+		out = append(out, PolicyTest{Path: r, Result: res, Trace: tr})
+	}
+	return out, nil
 }

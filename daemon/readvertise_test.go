@@ -5,6 +5,7 @@ package daemon
 // ADD-PATH through a reflector, and withdrawals travelling on.
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -248,5 +249,26 @@ func TestPolicyChangesAreHitless(t *testing.T) {
 	c.waitRoute("10.1.1.0/24", "the withdrawal by the export change", func(rs []Route) bool { return len(rs) == 0 })
 	if in, out := established(); in != inBefore || out != outBefore {
 		t.Errorf("sessions were reset: established %d/%d times, before %d/%d", in, out, inBefore, outBefore)
+	}
+}
+
+func TestTestPolicy(t *testing.T) {
+	l := newLab(t)
+	l.start("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"}, "10.1.0.0/24", "10.1.1.0/24"))
+	b := l.start("b", speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65001|importPolicy: in"})+policyDoc("in", "10.1.0.0/24"))
+	b.waitRoute("10.1.0.0/24", "the accepted route", func(rs []Route) bool { return len(rs) == 1 })
+	res, err := b.d.TestPolicy("in", netip.MustParsePrefix("10.1.0.0/24"), netip.Addr{})
+	if err != nil || len(res) != 1 || !res[0].Result.Accept || res[0].Result.Statement != "only" || len(res[0].Trace) != 1 {
+		t.Fatalf("TestPolicy best path: %+v, %v", res, err)
+	}
+	eventually(t, 10*time.Second, func() (bool, string) {
+		res, err = b.d.TestPolicy("in", netip.MustParsePrefix("10.1.1.0/24"), l.ip(1))
+		return err == nil && len(res) == 1, fmt.Sprintf("%+v %v", res, err)
+	})
+	if r := res[0]; r.Result.Accept || !r.Path.Filtered || r.Trace[0].FailedCondition != "prefixSet" {
+		t.Errorf("the refused path: %+v", r)
+	}
+	if _, err := b.d.TestPolicy("nope", netip.MustParsePrefix("10.1.1.0/24"), netip.Addr{}); !errors.Is(err, ErrNoPolicy) {
+		t.Errorf("unknown policy: %v", err)
 	}
 }
