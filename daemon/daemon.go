@@ -92,6 +92,12 @@ type Daemon struct {
 	// origins is the announcement set; replaced whole by the reconciler,
 	// which hands it to the RIB loop.
 	origins atomic.Pointer[originSet]
+	// originMu guards annCfg (the configured Announcements, copied by
+	// the reconciler) and annRuntime (added through the API), from which
+	// the origin set is built.
+	originMu   sync.Mutex
+	annCfg     map[string]*config.AnnouncementSpec
+	annRuntime map[netip.Prefix]*config.AnnouncementSpec
 	// rib owns the Loc-RIBs and the update groups (ribloop.go).
 	rib *ribLoop
 	// policies are the compiled RoutePolicies by name; replaced whole.

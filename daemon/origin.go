@@ -8,6 +8,8 @@ package daemon
 // change, so that an advertiser can tell a changed route by pointer.
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -17,8 +19,9 @@ import (
 
 // origin is one Announcement resource.
 type origin struct {
-	name string
-	spec *config.AnnouncementSpec
+	name    string
+	spec    *config.AnnouncementSpec
+	runtime bool // added through the API, not the configuration
 }
 
 // originGroup is the prefixes one origin gives the set.
@@ -33,10 +36,27 @@ type originSet struct {
 	groups   []originGroup // by resource name
 }
 
-// syncOrigins rebuilds the origin set from d.desired and wakes every
-// advertiser. A prefix in two Announcements is originated once, with the
-// attributes of the first by name.
+// syncOrigins takes the Announcements of d.desired (the reconciler's)
+// and rebuilds the origin set.
 func (d *Daemon) syncOrigins() {
+	cfg := map[string]*config.AnnouncementSpec{}
+	for name, r := range d.desired.anns {
+		if spec, _ := r.Spec.(*config.AnnouncementSpec); spec != nil {
+			cfg[name] = spec
+		}
+	}
+	d.originMu.Lock()
+	defer d.originMu.Unlock()
+	d.annCfg = cfg
+	d.rebuildOriginsLocked()
+}
+
+// rebuildOriginsLocked builds the origin set from the configured
+// Announcements (by name) and then the runtime ones (by prefix), and hands
+// it to the RIB when it changed. A prefix in two Announcements is
+// originated once, with the attributes of the first; a configured
+// Announcement wins over a runtime one.
+func (d *Daemon) rebuildOriginsLocked() {
 	old := d.origins.Load()
 	prev := map[string]*origin{}
 	for _, g := range old.groups {
@@ -44,18 +64,14 @@ func (d *Daemon) syncOrigins() {
 	}
 	next := &originSet{byPrefix: map[netip.Prefix]*origin{}}
 	total := 0
-	for _, name := range slices.Sorted(maps.Keys(d.desired.anns)) {
-		spec, _ := d.desired.anns[name].Spec.(*config.AnnouncementSpec)
-		if spec == nil {
-			continue
-		}
+	add := func(name string, spec *config.AnnouncementSpec, runtime bool) {
 		if spec.VRF != "" {
 			d.log.Warn("Announcement not originated: VRFs are not implemented yet", "announcement", name, "vrf", spec.VRF)
-			continue
+			return
 		}
 		o := prev[name]
 		if o == nil || !config.SpecEqual(o.spec, spec) {
-			o = &origin{name: name, spec: spec}
+			o = &origin{name: name, spec: spec, runtime: runtime}
 		}
 		g := originGroup{o: o}
 		for _, p := range spec.Prefixes {
@@ -70,6 +86,12 @@ func (d *Daemon) syncOrigins() {
 		total += len(g.prefixes)
 		next.groups = append(next.groups, g)
 	}
+	for _, name := range slices.Sorted(maps.Keys(d.annCfg)) {
+		add(name, d.annCfg[name], false)
+	}
+	for _, p := range slices.SortedFunc(maps.Keys(d.annRuntime), comparePrefix) {
+		add(runtimeName(p), d.annRuntime[p], true)
+	}
 	if sameOrigins(old, next) {
 		return
 	}
@@ -78,6 +100,75 @@ func (d *Daemon) syncOrigins() {
 	d.rib.post(opOrigins{set: next})
 	d.notify()
 }
+
+// runtimeName names a runtime announcement in the origin set.
+func runtimeName(p netip.Prefix) string { return "api:" + p.String() }
+
+// Announced is one originated prefix, for listings.
+type Announced struct {
+	Prefix netip.Prefix
+	// Announcement is the resource's name; Runtime marks one added
+	// through the API (AddAnnouncement) rather than the configuration.
+	Announcement string
+	Runtime      bool
+	Spec         *config.AnnouncementSpec
+}
+
+// AddAnnouncement originates prefix at run time, with the attributes of
+// spec (its Prefixes are ignored), replacing a runtime announcement of the
+// same prefix: the local route-injection API that other controllers on the
+// node (a CNI plugin, a load-balancer controller) use, so that one speaker
+// owns the sessions. Runtime announcements are not saved: they live as
+// long as the daemon, and their owner adds them again after a restart.
+func (d *Daemon) AddAnnouncement(prefix netip.Prefix, spec config.AnnouncementSpec) error {
+	if !prefix.IsValid() {
+		return fmt.Errorf("%w: not a prefix", ErrBadAnnouncement)
+	}
+	if prefix != prefix.Masked() {
+		return fmt.Errorf("%w: %s has host bits set (did you mean %s?)", ErrBadAnnouncement, prefix, prefix.Masked())
+	}
+	if spec.VRF != "" {
+		return fmt.Errorf("%w: VRFs are not implemented yet", ErrBadAnnouncement)
+	}
+	spec.Prefixes = []netip.Prefix{prefix}
+	d.originMu.Lock()
+	defer d.originMu.Unlock()
+	if d.annRuntime == nil {
+		d.annRuntime = map[netip.Prefix]*config.AnnouncementSpec{}
+	}
+	d.annRuntime[prefix] = &spec
+	d.rebuildOriginsLocked()
+	return nil
+}
+
+// DeleteAnnouncement withdraws a runtime announcement; false when there
+// was none for prefix.
+func (d *Daemon) DeleteAnnouncement(prefix netip.Prefix) bool {
+	d.originMu.Lock()
+	defer d.originMu.Unlock()
+	if _, ok := d.annRuntime[prefix]; !ok {
+		return false
+	}
+	delete(d.annRuntime, prefix)
+	d.rebuildOriginsLocked()
+	return true
+}
+
+// Announcements lists what this speaker originates, by prefix.
+func (d *Daemon) Announcements() []Announced {
+	set := d.origins.Load()
+	var out []Announced
+	for _, g := range set.groups {
+		for _, p := range g.prefixes {
+			out = append(out, Announced{Prefix: p, Announcement: g.o.name, Runtime: g.o.runtime, Spec: g.o.spec})
+		}
+	}
+	slices.SortFunc(out, func(a, b Announced) int { return comparePrefix(a.Prefix, b.Prefix) })
+	return out
+}
+
+// ErrBadAnnouncement is returned for an announcement that cannot be made.
+var ErrBadAnnouncement = errors.New("bad announcement")
 
 func sameOrigins(a, b *originSet) bool {
 	if len(a.byPrefix) != len(b.byPrefix) || len(a.groups) != len(b.groups) {

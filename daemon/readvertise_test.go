@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
 )
 
@@ -271,4 +272,33 @@ func TestTestPolicy(t *testing.T) {
 	if _, err := b.d.TestPolicy("nope", netip.MustParsePrefix("10.1.1.0/24"), netip.Addr{}); !errors.Is(err, ErrNoPolicy) {
 		t.Errorf("unknown policy: %v", err)
 	}
+}
+
+// Announcements added and removed at run time (the local route-injection
+// API) reach the peer and leave it, next to the configured ones.
+func TestRuntimeAnnouncements(t *testing.T) {
+	l := newLab(t)
+	a := l.start("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"}, "10.1.0.0/24"))
+	b := l.start("b", speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65001"}))
+	lb := netip.MustParsePrefix("192.0.2.10/32")
+	if err := a.d.AddAnnouncement(netip.MustParsePrefix("192.0.2.10/24"), config.AnnouncementSpec{}); !errors.Is(err, ErrBadAnnouncement) {
+		t.Errorf("host bits: %v", err)
+	}
+	med := uint32(7)
+	if err := a.d.AddAnnouncement(lb, config.AnnouncementSpec{MED: &med, Communities: []config.Community{65001<<16 | 9}}); err != nil {
+		t.Fatal(err)
+	}
+	rs := b.waitRoute(lb.String(), "the runtime announcement", func(rs []Route) bool { return len(rs) == 1 })
+	if m, ok := rs[0].Attrs.MED(); !ok || m.Value != 7 {
+		t.Errorf("MED %v", rs[0].Attrs)
+	}
+	got := a.d.Announcements()
+	if len(got) != 2 || got[0].Runtime || !got[1].Runtime || got[1].Prefix != lb {
+		t.Errorf("announcements %+v", got)
+	}
+	if !a.d.DeleteAnnouncement(lb) || a.d.DeleteAnnouncement(lb) {
+		t.Error("DeleteAnnouncement: want true, then false")
+	}
+	b.waitRoute(lb.String(), "the withdrawal", func(rs []Route) bool { return len(rs) == 0 })
+	b.waitRoute("10.1.0.0/24", "the configured one, still there", func(rs []Route) bool { return len(rs) == 1 })
 }
