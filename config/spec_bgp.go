@@ -179,6 +179,11 @@ type BGPPeerSpec struct {
 	// after this long (a Go duration like "5m", or seconds); unset: stay
 	// down until cleared by hand.
 	MaxPrefixesRestart Duration `json:"maxPrefixesRestart,omitempty"`
+	// AdvertisementInterval is the MRAI (RFC 4271 §9.2.1.1): UPDATEs to
+	// this peer go out at most this often, each carrying the latest state
+	// of its prefixes (a Go duration like "5s", or seconds). Default 0:
+	// at once, as data-centre profiles want.
+	AdvertisementInterval Duration `json:"advertisementInterval,omitempty"`
 	// AllowASIn accepts routes whose AS_PATH holds our own AS up to this
 	// many times (0..10, default 0: such routes are refused as loops).
 	AllowASIn int `json:"allowASIn,omitempty" range:"0..10"`
@@ -310,6 +315,9 @@ func (s *BGPPeerSpec) validate(v *validator) {
 	limited := s.MaxPrefixes != 0 || len(s.MaxPrefixesPerFamily) > 0
 	if s.MaxPrefixesWarning != 0 && !limited {
 		v.errf("spec.maxPrefixesWarning", "has no effect without maxPrefixes or maxPrefixesPerFamily")
+	}
+	if d := time.Duration(s.AdvertisementInterval); d < 0 || d > 10*time.Minute {
+		v.errf("spec.advertisementInterval", "must be between 0 and 10m, got %s", s.AdvertisementInterval)
 	}
 	if s.MaxPrefixesRestart != 0 && !limited {
 		v.errf("spec.maxPrefixesRestart", "has no effect without maxPrefixes or maxPrefixesPerFamily")

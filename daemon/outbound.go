@@ -45,7 +45,8 @@ func (d *Daemon) exportConfig(spec *config.BGPPeerSpec, s *peer.Session, cluster
 			r.PolicyKey = "missing:" + spec.ExportPolicy
 		}
 	}
-	c := export.Config{Rules: r, Options: s.Negotiated.Send, AddPathMode: export.AddPathAll}
+	c := export.Config{Rules: r, Options: s.Negotiated.Send, AddPathMode: export.AddPathAll,
+		MRAI: time.Duration(spec.AdvertisementInterval)}
 	if ap := spec.AddPath; ap != nil {
 		switch ap.SendMode {
 		case config.AddPathSendECMP:

@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/wire"
@@ -96,6 +97,10 @@ type Config struct {
 	// AddPathMode and AddPathMax apply to the families of Options.AddPath.
 	AddPathMode AddPathMode
 	AddPathMax  int
+	// MRAI is the MinRouteAdvertisementIntervalTimer (RFC 4271 §9.2.1.1):
+	// UPDATEs go out at most this often, carrying each prefix's latest
+	// state; 0 sends at once (the data-centre default, as FRR's).
+	MRAI time.Duration
 }
 
 // GroupKey is the comparable identity of a Config.
@@ -106,11 +111,12 @@ type GroupKey struct {
 	AddPath6        bool
 	Mode            AddPathMode
 	Max             int
+	MRAI            time.Duration
 }
 
 // Key is the comparable identity of the Config.
 func (c Config) Key() GroupKey {
-	k := GroupKey{Rules: c.Rules.Key(), AS4: c.Options.AS4, ExtMessage: c.Options.ExtendedMessage,
+	k := GroupKey{Rules: c.Rules.Key(), AS4: c.Options.AS4, ExtMessage: c.Options.ExtendedMessage, MRAI: c.MRAI,
 		AddPath4: c.Options.AddPath.Has(nlri.IPv4Unicast), AddPath6: c.Options.AddPath.Has(nlri.IPv6Unicast)}
 	if k.AddPath4 || k.AddPath6 {
 		k.Mode, k.Max = c.AddPathMode, c.AddPathMax
@@ -166,9 +172,14 @@ type Group struct {
 	// is cleared when it reaches maxRejected.
 	rejected map[cacheKey]struct{}
 	waiting  map[*Member]bool // joined before Synced: End-of-RIB then
-	lastKey  cacheKey         // the last cache hit (see outSet)
-	lastSet  uint32
-	lastOK   bool
+	// MRAI: changes held back, the timer, and when UPDATEs last went.
+	held4     map[rib.Prefix4]Change
+	held6     map[rib.Prefix6]Change
+	mraiTimer *time.Timer
+	lastSent  time.Time
+	lastKey   cacheKey // the last cache hit (see outSet)
+	lastSet   uint32
+	lastOK    bool
 
 	count4, count6 atomic.Int64
 
@@ -220,6 +231,10 @@ func (g *Group) Config() Config { return g.cfg }
 // Run is the group's goroutine: it ends when ctx ends or Close is called.
 func (g *Group) Run(ctx context.Context) {
 	for {
+		var tick <-chan time.Time
+		if g.mraiTimer != nil {
+			tick = g.mraiTimer.C
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -227,8 +242,52 @@ func (g *Group) Run(ctx context.Context) {
 			return
 		case m := <-g.in:
 			g.handle(ctx, m)
+		case <-tick:
+			g.mraiTimer = nil
+			g.sendHeld(ctx)
 		}
 	}
+}
+
+// hold keeps a batch back while the MRAI runs: each prefix's latest
+// change replaces the one held before it, so the UPDATEs sent when the
+// timer expires carry the latest state once.
+func (g *Group) hold(ctx context.Context, batch []Change) {
+	if g.held4 == nil {
+		g.held4, g.held6 = map[rib.Prefix4]Change{}, map[rib.Prefix6]Change{}
+	}
+	for _, c := range batch {
+		if c.Family == nlri.IPv4Unicast {
+			g.held4[c.P4] = c
+		} else {
+			g.held6[c.P6] = c
+		}
+	}
+	if g.mraiTimer == nil {
+		wait := g.cfg.MRAI - time.Since(g.lastSent)
+		if wait <= 0 {
+			g.sendHeld(ctx)
+			return
+		}
+		g.mraiTimer = time.NewTimer(wait)
+	}
+}
+
+func (g *Group) sendHeld(ctx context.Context) {
+	if len(g.held4)+len(g.held6) == 0 {
+		return
+	}
+	batch := make([]Change, 0, len(g.held4)+len(g.held6))
+	for _, c := range g.held4 {
+		batch = append(batch, c)
+	}
+	for _, c := range g.held6 {
+		batch = append(batch, c)
+	}
+	clear(g.held4)
+	clear(g.held6)
+	g.apply(ctx, batch)
+	g.lastSent = time.Now()
 }
 
 // Close ends Run.
@@ -293,7 +352,11 @@ func (g *Group) Counts() (v4, v6 int) { return int(g.count4.Load()), int(g.count
 func (g *Group) handle(ctx context.Context, m any) {
 	switch m := m.(type) {
 	case []Change:
-		g.apply(ctx, m)
+		if g.cfg.MRAI > 0 {
+			g.hold(ctx, m)
+		} else {
+			g.apply(ctx, m)
+		}
 	case joinMsg:
 		g.members = append(g.members, m.m)
 		switch {
@@ -309,6 +372,12 @@ func (g *Group) handle(ctx context.Context, m any) {
 		g.members = slices.DeleteFunc(g.members, func(x *Member) bool { return x == m.m })
 		delete(g.waiting, m.m)
 	case syncedMsg:
+		// The initial fill goes out before End-of-RIB, MRAI or not.
+		if g.mraiTimer != nil {
+			g.mraiTimer.Stop()
+			g.mraiTimer = nil
+		}
+		g.sendHeld(ctx)
 		for _, mb := range slices.Clone(g.members) {
 			if g.waiting[mb] {
 				delete(g.waiting, mb)

@@ -1107,3 +1107,70 @@ func TestSplitMessages(t *testing.T) {
 		t.Errorf("with the last octet cut: %d messages, want %d", len(got), len(msgs)-1)
 	}
 }
+
+// With an MRAI, changes are held and go out as one round carrying each
+// prefix's latest state; the initial fill still precedes End-of-RIB.
+func TestGroupMRAI(t *testing.T) {
+	tab := rib.NewTable()
+	mk := func(med uint32) *rib.Attrs {
+		a, _ := tab.Intern(attr.List{&attr.Origin{}, &attr.ASPath{}, &attr.NextHop{Addr: netip.MustParseAddr("192.0.2.9")},
+			&attr.MED{Value: med}}, nil)
+		return a
+	}
+	cfg := Config{Rules: Rules{LocalAS: 65001, IBGP: true, NextHop4: netip.MustParseAddr("192.0.2.1")},
+		Options: wire.Options{AS4: true}, MRAI: 300 * time.Millisecond}
+	g := NewGroup(cfg, rib.NewOptions(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Run(ctx)
+	rec := make(chan []byte, 100)
+	m := &Member{S: senderFunc(func(msgs ...[]byte) {
+		for _, x := range msgs {
+			rec <- x
+		}
+	}), Families: []nlri.Family{nlri.IPv4Unicast}}
+	src := &rib.Source{Addr: netip.MustParseAddr("192.0.2.9"), AS: 65002}
+	change := func(med uint32) []Change {
+		return []Change{{Family: nlri.IPv4Unicast, P4: rib.MustPrefix4("10.0.0.0/24"), NSel: 1, Paths: []Sel{{Attrs: mk(med), Src: src}}}}
+	}
+	g.Join(ctx, m, true)
+	g.Changes(ctx, change(1))
+	g.Synced(ctx)
+	next := func() *wire.Update {
+		t.Helper()
+		select {
+		case b := <-rec:
+			u, err := wire.DecodeUpdate(b[wire.HeaderLen:], cfg.Options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
+		case <-time.After(10 * time.Second):
+			t.Fatal("nothing sent")
+		}
+		return nil
+	}
+	if u := next(); u.Attrs.Get(iana.AttrMED) == nil {
+		t.Fatalf("first message is not the route: %+v", u)
+	}
+	if _, eor := next().EndOfRIB(); !eor {
+		t.Fatal("no End-of-RIB after the fill")
+	}
+	// Three changes within the interval: one UPDATE, with the last MED.
+	for med := uint32(2); med <= 4; med++ {
+		g.Changes(ctx, change(med))
+	}
+	u := next()
+	if m, _ := u.Attrs.MED(); m == nil || m.Value != 4 {
+		t.Errorf("MED %v, want the latest (4)", m)
+	}
+	select {
+	case b := <-rec:
+		t.Errorf("a second UPDATE: %x", b)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+type senderFunc func(msgs ...[]byte)
+
+func (f senderFunc) Send(_ context.Context, msgs ...[]byte) error { f(msgs...); return nil }
