@@ -16,6 +16,7 @@ import (
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/policy"
 	"github.com/godwit-bgp/godwit/rib"
+	"github.com/godwit-bgp/godwit/rib/export"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/nlri"
 )
@@ -92,13 +93,22 @@ func (d *Daemon) exportPolicy(name string, peer netip.Addr, localAS uint32) *exp
 }
 
 // Export implements export.Policy.
-func (e *exportPolicyRef) Export(fam nlri.Family, pfx netip.Prefix, src *rib.Source, l attr.List) (attr.List, bool) {
+func (e *exportPolicyRef) Export(fam nlri.Family, pfx netip.Prefix, src *rib.Source, l attr.List) (attr.List, export.NextHop, bool) {
 	r := policy.Route{Family: fam, Prefix: pfx, Attrs: l, NextHop: nextHopOf(l), Neighbor: e.peer, Type: routeType(src)}
 	res := e.p.Eval(&r, policy.Env{LocalAS: e.localAS})
 	if !res.Accept {
-		return nil, false
+		return nil, export.NextHop{}, false
 	}
-	return res.Attrs, true
+	var nh export.NextHop
+	switch res.NextHop.Mode {
+	case config.NextHopSelf, config.NextHopPeer:
+		nh.Mode = export.NextHopSelf
+	case config.NextHopUnchanged:
+		nh.Mode = export.NextHopUnchanged
+	case config.NextHopAddress:
+		nh = export.NextHop{Mode: export.NextHopAddress, Addr: res.NextHop.Addr}
+	}
+	return res.Attrs, nh, true
 }
 
 // PrefixDependent tells the group whether results can be cached per

@@ -49,10 +49,28 @@ type Rules struct {
 	PolicyKey string
 }
 
-// Policy is an export policy hook (package policy implements it).
+// Policy is an export policy hook (the daemon adapts package policy). It
+// returns the attributes to send (before our own changes), what it asks
+// of the next hop, and false to refuse the route.
 type Policy interface {
-	Export(fam nlri.Family, pfx netip.Prefix, src *rib.Source, l attr.List) (attr.List, bool)
+	Export(fam nlri.Family, pfx netip.Prefix, src *rib.Source, l attr.List) (attr.List, NextHop, bool)
 }
+
+// NextHop is a policy's next-hop directive towards the group's peers.
+type NextHop struct {
+	// Mode: "" (the rules decide), NextHopSelf, NextHopUnchanged or
+	// NextHopAddress.
+	Mode string
+	Addr netip.Addr
+}
+
+// The next-hop directives. "peer" on export (FRR's peer-address) is our
+// own address on the session, so it is NextHopSelf.
+const (
+	NextHopSelf      = "self"
+	NextHopUnchanged = "unchanged"
+	NextHopAddress   = "address"
+)
 
 // Key is the part of Rules that identifies a group: Rules without the
 // Policy value (PolicyKey names it).
@@ -129,10 +147,26 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 		// sets is sent.
 		in = slices.DeleteFunc(slices.Clone(in), func(x attr.Attr) bool { return x.Code() == iana.AttrMED })
 	}
+	var nhSet netip.Addr // an address the policy set
 	if r.Policy != nil {
 		var ok bool
-		in, ok = r.Policy.Export(fam, pfx, src, in)
+		var nh NextHop
+		in, nh, ok = r.Policy.Export(fam, pfx, src, in)
 		if !ok {
+			return nil, false
+		}
+		switch nh.Mode {
+		case NextHopSelf:
+			self = true
+		case NextHopUnchanged:
+			// Our own routes have no next hop but ours.
+			self = src.Local
+		case NextHopAddress:
+			if nh.Addr.Is4() == (fam == nlri.IPv4Unicast) || fam != nlri.IPv4Unicast {
+				nhSet, self = nh.Addr, false
+			}
+		}
+		if self && fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() {
 			return nil, false
 		}
 	}
@@ -196,6 +230,9 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 	if r.IBGP && !hasLP {
 		out = append(out, &attr.LocalPref{Value: rib.DefaultLocalPref})
 	}
+	if nhSet.IsValid() {
+		out = withNextHop(out, fam, nhSet)
+	}
 	if fam == nlri.IPv4Unicast && self && out.Get(iana.AttrNextHop) == nil {
 		out = append(out, &attr.NextHop{Addr: r.NextHop4})
 	}
@@ -251,4 +288,28 @@ func sortByCode(l attr.List) {
 			l[j], l[j-1] = l[j-1], l[j]
 		}
 	}
+}
+
+// withNextHop replaces the next hop of a list (NEXT_HOP for IPv4 unicast
+// with an IPv4 address, MP_REACH_NLRI otherwise), adding it when missing.
+func withNextHop(l attr.List, fam nlri.Family, a netip.Addr) attr.List {
+	out := l[:0]
+	for _, x := range l {
+		switch x := x.(type) {
+		case *attr.NextHop:
+			continue
+		case *attr.MPReach:
+			if x.Family == fam {
+				continue
+			}
+		}
+		out = append(out, x)
+	}
+	if fam == nlri.IPv4Unicast && a.Is4() {
+		return append(out, &attr.NextHop{Addr: a})
+	}
+	if a.Is4() {
+		a = netip.AddrFrom16(a.As16())
+	}
+	return append(out, attr.NewMPReach(fam, a, netip.Addr{}, nil))
 }

@@ -114,18 +114,19 @@ func transit(r Rules) Rules { return with(r, func(r *Rules) { r.Transit = true }
 type fakePolicy struct {
 	reject bool
 	set    attr.Attr
+	nh     NextHop
 	saw    attr.List
 }
 
-func (p *fakePolicy) Export(_ nlri.Family, _ netip.Prefix, _ *rib.Source, l attr.List) (attr.List, bool) {
+func (p *fakePolicy) Export(_ nlri.Family, _ netip.Prefix, _ *rib.Source, l attr.List) (attr.List, NextHop, bool) {
 	p.saw = slices.Clone(l)
 	if p.reject {
-		return nil, false
+		return nil, NextHop{}, false
 	}
 	if p.set != nil {
-		return slices.Clone(l).Set(p.set), true // never modify l: it is interned
+		return slices.Clone(l).Set(p.set), p.nh, true // never modify l: it is interned
 	}
-	return l, true
+	return l, p.nh, true
 }
 
 func withPolicy(r Rules, p *fakePolicy) Rules {
@@ -551,5 +552,37 @@ func TestRulesKey(t *testing.T) {
 	b.PolicyKey = "other"
 	if a.Key() == b.Key() {
 		t.Errorf("rules with different PolicyKeys share a key")
+	}
+}
+
+// A policy's next-hop directive: self towards iBGP on a learned route,
+// unchanged towards eBGP, an address.
+func TestTransformPolicyNextHop(t *testing.T) {
+	tab := rib.NewTable()
+	a, _ := tab.Intern(attr.List{&attr.Origin{}, &attr.ASPath{}, &attr.NextHop{Addr: netip.MustParseAddr("192.0.2.9")}}, nil)
+	ebgpSrc := &rib.Source{Addr: netip.MustParseAddr("192.0.2.9"), AS: 65002}
+	for _, tc := range []struct {
+		name string
+		ibgp bool
+		nh   NextHop
+		want string
+	}{
+		{"self towards iBGP", true, NextHop{Mode: NextHopSelf}, "192.0.2.1"},
+		{"unchanged towards eBGP", false, NextHop{Mode: NextHopUnchanged}, "192.0.2.9"},
+		{"an address", false, NextHop{Mode: NextHopAddress, Addr: netip.MustParseAddr("198.51.100.7")}, "198.51.100.7"},
+		{"no directive towards eBGP", false, NextHop{}, "192.0.2.1"},
+		{"no directive towards iBGP", true, NextHop{}, "192.0.2.9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Rules{LocalAS: 65001, IBGP: tc.ibgp, NextHop4: netip.MustParseAddr("192.0.2.1"), Policy: &fakePolicy{nh: tc.nh}}
+			out, ok := r.Transform(nlri.IPv4Unicast, netip.MustParsePrefix("10.0.0.0/24"), ebgpSrc, a, true)
+			if !ok {
+				t.Fatal("refused")
+			}
+			nh, _ := out.NextHop()
+			if nh == nil || nh.Addr.String() != tc.want {
+				t.Errorf("next hop %v, want %s", nh, tc.want)
+			}
+		})
 	}
 }
