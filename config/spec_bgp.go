@@ -184,6 +184,12 @@ type BGPPeerSpec struct {
 	// of its prefixes (a Go duration like "5s", or seconds). Default 0:
 	// at once, as data-centre profiles want.
 	AdvertisementInterval Duration `json:"advertisementInterval,omitempty"`
+	// SoftReconfigurationInbound keeps the routes received from this peer
+	// as they came, before the import policy, so that a changed import
+	// policy is applied to them without asking the peer for its routes
+	// again (FRR's soft-reconfiguration inbound). It costs memory per
+	// route; peers that support route refresh do without it.
+	SoftReconfigurationInbound bool `json:"softReconfigurationInbound,omitempty"`
 	// AllowASIn accepts routes whose AS_PATH holds our own AS up to this
 	// many times (0..10, default 0: such routes are refused as loops).
 	AllowASIn int `json:"allowASIn,omitempty" range:"0..10"`

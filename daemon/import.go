@@ -60,6 +60,7 @@ type route4 struct {
 	id     uint32
 	attrs  *rib.Attrs // nil: withdrawn
 	reason rejectReason
+	pre    *rib.Attrs // before the import policy, kept with soft reconfiguration inbound
 }
 
 type route6 struct {
@@ -67,6 +68,7 @@ type route6 struct {
 	id     uint32
 	attrs  *rib.Attrs
 	reason rejectReason
+	pre    *rib.Attrs
 }
 
 // routeBatch is one batch of a session's UPDATEs, ready for the tables.
@@ -98,6 +100,7 @@ type importer struct {
 	clusterID netip.Addr
 	local     netip.Addr // our address on the session
 	remote    netip.Addr // the peer's address on the session
+	keepPre   bool       // soft reconfiguration inbound: the loop keeps pre-policy paths
 	// policy is the import policy (nil: the default, accept); swapped
 	// whole when the RoutePolicy changes, read once per batch.
 	policy atomic.Pointer[policy.Policy]
@@ -153,14 +156,18 @@ func (im *importer) batch(us []*wire.Update) *routeBatch {
 			if reason == accepted && im.pol != nil {
 				a, reason = im.applyPolicy(fa, r.Prefix.Prefix, b)
 			}
+			var pre *rib.Attrs
+			if im.keepPre && fa.reason == accepted {
+				pre = fa.a
+			}
 			switch r.Family {
 			case nlri.IPv4Unicast:
 				if k, ok := rib.Prefix4From(r.Prefix.Prefix); ok {
-					b.v4 = append(b.v4, route4{key: k, id: r.Prefix.PathID, attrs: a, reason: reason})
+					b.v4 = append(b.v4, route4{key: k, id: r.Prefix.PathID, attrs: a, reason: reason, pre: pre})
 				}
 			case nlri.IPv6Unicast:
 				if k, ok := rib.Prefix6From(r.Prefix.Prefix); ok {
-					b.v6 = append(b.v6, route6{key: k, id: r.Prefix.PathID, attrs: a, reason: reason})
+					b.v6 = append(b.v6, route6{key: k, id: r.Prefix.PathID, attrs: a, reason: reason, pre: pre})
 				}
 			}
 		}
@@ -199,19 +206,8 @@ func (im *importer) applyPolicy(fa famAttrs, pfx netip.Prefix, b *routeBatch) (*
 			}
 		}
 	}
-	typ := policy.EBGP
-	if im.ibgp {
-		typ = policy.IBGP
-	}
-	res := im.pol.Eval(&policy.Route{Family: fa.fam, Prefix: pfx, Attrs: fa.a.List, NextHop: fa.nh, Neighbor: im.remote.Unmap(), Type: typ},
-		policy.Env{LocalAS: im.localAS})
-	a, reason := fa.a, accepted
-	switch {
-	case !res.Accept:
-		reason = rejectPolicy
-	case res.Changed || res.NextHop.Mode == config.NextHopAddress || res.NextHop.Mode == config.NextHopPeer:
-		list := setNextHop(res.Attrs, fa.fam, res.NextHop, im.remote)
-		a, im.scratch = im.t.Intern(list, im.scratch)
+	a, reason, held := im.importEval(im.pol, fa.fam, pfx, fa.a, fa.nh)
+	if held {
 		b.held = append(b.held, a)
 	}
 	if !dep {
@@ -222,6 +218,29 @@ func (im *importer) applyPolicy(fa famAttrs, pfx netip.Prefix, b *routeBatch) (*
 		}
 	}
 	return a, reason
+}
+
+// importEval runs an import policy over one route whose checked, interned
+// attributes are a. It returns the set to keep (a itself, or a new
+// interned one, then held reports the reference the caller must release)
+// and whether the policy refused the route.
+func (im *importer) importEval(pol *policy.Policy, fam nlri.Family, pfx netip.Prefix, a *rib.Attrs, nh netip.Addr) (*rib.Attrs, rejectReason, bool) {
+	typ := policy.EBGP
+	if im.ibgp {
+		typ = policy.IBGP
+	}
+	res := pol.Eval(&policy.Route{Family: fam, Prefix: pfx, Attrs: a.List, NextHop: nh, Neighbor: im.remote.Unmap(), Type: typ},
+		policy.Env{LocalAS: im.localAS})
+	switch {
+	case !res.Accept:
+		return a, rejectPolicy, false
+	case res.Changed || res.NextHop.Mode == config.NextHopAddress || res.NextHop.Mode == config.NextHopPeer:
+		list := setNextHop(res.Attrs, fam, res.NextHop, im.remote)
+		var out *rib.Attrs
+		out, im.scratch = im.t.Intern(list, im.scratch)
+		return out, accepted, true
+	}
+	return a, accepted, false
 }
 
 // setNextHop applies a policy's next-hop directive to a list (a new list

@@ -80,6 +80,7 @@ func (n *neighbor) SessionUp(s *peer.Session) {
 	n.imp = &importer{t: n.d.rib.attrs, opts: attr.Options{AS4: s.Negotiated.Receive.AS4}, ibgp: ibgp,
 		localAS: s.LocalAS, allowASIn: spec.AllowASIn, routerID: routerID, clusterID: clusterID, local: s.LocalAddr.Addr(), remote: s.RemoteAddr.Addr()}
 	n.imp.policy.Store(n.d.importPolicy(spec.ImportPolicy))
+	n.imp.keepPre = spec.SoftReconfigurationInbound
 	src := &rib.Source{Addr: n.key.Addr, RouterID: s.Negotiated.PeerID, AS: s.Negotiated.PeerAS, IBGP: ibgp,
 		RRClient: ibgp && spec.RouteReflectorClient}
 	n.sess.Store(s)

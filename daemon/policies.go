@@ -149,8 +149,9 @@ func (d *Daemon) importPolicy(name string) *policy.Policy {
 
 // applyPolicies brings the policies of every Established session in line
 // with the configuration, without resetting any: a new import policy
-// applies to what the peer sends from now on, and a ROUTE-REFRESH (RFC
-// 2918) asks it for its routes again so that the new policy sees them all;
+// applies to what the peer sends from now on, and to what it sent before
+// either from the kept pre-policy routes (softReconfigurationInbound) or
+// through a ROUTE-REFRESH (RFC 2918) that asks the peer for them again;
 // a new export policy moves the session to the update group of its new
 // rules, which sends the difference.
 func (d *Daemon) applyPolicies() {
@@ -169,14 +170,17 @@ func (n *neighbor) applyPolicies() {
 	n.d.mu.RUnlock()
 	if in := n.d.importPolicy(spec.ImportPolicy); n.imp.policy.Load() != in {
 		n.imp.policy.Store(in)
-		if s.Negotiated.RouteRefresh {
+		switch {
+		case n.imp.keepPre:
+			n.d.rib.post(opReimport{n: n, s: s, pol: in})
+		case s.Negotiated.RouteRefresh:
 			n.log.Info("import policy changed: asking the peer for its routes again (ROUTE-REFRESH)", "policy", spec.ImportPolicy)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			if err := n.d.RefreshIn(ctx, n.key.Addr); err != nil {
 				n.log.Warn("route refresh after an import policy change failed", "err", err)
 			}
 			cancel()
-		} else {
+		default:
 			n.log.Warn("import policy changed, but the peer does not support route refresh: the new policy applies to the routes it sends from now on; reset the session to apply it to all",
 				"policy", spec.ImportPolicy)
 		}

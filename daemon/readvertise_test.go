@@ -15,6 +15,7 @@ import (
 
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
+	"github.com/godwit-bgp/godwit/wire/iana"
 )
 
 // speakerConfig renders one speaker: its global settings, its peers
@@ -301,4 +302,35 @@ func TestRuntimeAnnouncements(t *testing.T) {
 	}
 	b.waitRoute(lb.String(), "the withdrawal", func(rs []Route) bool { return len(rs) == 0 })
 	b.waitRoute("10.1.0.0/24", "the configured one, still there", func(rs []Route) bool { return len(rs) == 1 })
+}
+
+// Soft reconfiguration inbound: the pre-policy routes are kept, listed by
+// --received as they came, and a changed import policy is applied to them
+// without a ROUTE-REFRESH (the peer's count of refreshes received stays
+// put).
+func TestSoftReconfigurationInbound(t *testing.T) {
+	l := newLab(t)
+	a := l.start("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"}, "10.1.0.0/24", "10.1.1.0/24"))
+	bConf := func(in string) string {
+		return speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65001|importPolicy: in, softReconfigurationInbound: true"}) +
+			policyDoc("in", in)
+	}
+	b := l.start("b", bConf("10.1.0.0/24"))
+	b.waitRoute("10.1.0.0/24", "the accepted route", func(rs []Route) bool { return len(rs) == 1 })
+	refreshes := func() uint64 {
+		return a.neighbor(l.ip(2)).Status.MessagesIn[iana.MsgRouteRefresh]
+	}
+	before := refreshes()
+	if err := b.reload(l, bConf("10.1.1.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	b.waitRoute("10.1.1.0/24", "the route the new policy accepts", func(rs []Route) bool { return len(rs) == 1 })
+	b.waitRoute("10.1.0.0/24", "the route it refuses", func(rs []Route) bool { return len(rs) == 0 })
+	if got := refreshes(); got != before {
+		t.Errorf("A received %d ROUTE-REFRESH messages, want none", got-before)
+	}
+	rs := b.routes(RouteQuery{Peer: l.ip(1), Received: true})
+	if len(rs) != 2 {
+		t.Errorf("received: %q", routeTexts(rs))
+	}
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
+	"github.com/godwit-bgp/godwit/policy"
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/rib/export"
 	"github.com/godwit-bgp/godwit/wire/attr"
@@ -72,9 +73,10 @@ type ribSource struct {
 	id        rib.SourceID
 	session   *peer.Session // current; nil when down
 	rejected  map[rejKey]rejected
-	stale     bool                 // paths marked stale, waiting for End-of-RIB or the timer
-	staleFams map[nlri.Family]bool // the families still waiting for End-of-RIB
-	gen       uint64               // invalidates a stale timer that was replaced
+	pre       map[rejKey]*rib.Attrs // before the import policy, with soft reconfiguration inbound
+	stale     bool                  // paths marked stale, waiting for End-of-RIB or the timer
+	staleFams map[nlri.Family]bool  // the families still waiting for End-of-RIB
+	gen       uint64                // invalidates a stale timer that was replaced
 	timer     *time.Timer
 	member    *export.Member
 	group     *groupState
@@ -138,9 +140,14 @@ type (
 		s   *peer.Session
 		fam nlri.Family
 	}
-	opRemove  struct{ n *neighbor }
-	opOrigins struct{ set *originSet }
-	opFunc    struct{ fn func() }
+	opRemove   struct{ n *neighbor }
+	opOrigins  struct{ set *originSet }
+	opFunc     struct{ fn func() }
+	opReimport struct {
+		n   *neighbor
+		s   *peer.Session
+		pol *policy.Policy
+	}
 	opRegroup struct {
 		n   *neighbor
 		s   *peer.Session
@@ -241,6 +248,8 @@ func (l *ribLoop) handle(op any) {
 		l.remove(op.n)
 	case opRegroup:
 		l.regroup(op)
+	case opReimport:
+		l.reimport(op)
 	case opOrigins:
 		l.origins(op.set)
 	case opFunc:
@@ -289,10 +298,74 @@ func (l *ribLoop) routes(op opRoutes) {
 
 func (l *ribLoop) apply4(rs *ribSource, r route4) {
 	applyRoute(l, l.v4, rs, nlri.IPv4Unicast, r.key, r.id, r.attrs, r.reason)
+	l.keepPre(rs, nlri.IPv4Unicast, r.key.Prefix(), r.id, r.attrs == nil, r.pre)
 }
 
 func (l *ribLoop) apply6(rs *ribSource, r route6) {
 	applyRoute(l, l.v6, rs, nlri.IPv6Unicast, r.key, r.id, r.attrs, r.reason)
+	l.keepPre(rs, nlri.IPv6Unicast, r.key.Prefix(), r.id, r.attrs == nil, r.pre)
+}
+
+// keepPre records a path before the import policy (soft reconfiguration
+// inbound): pre is nil when it is not kept.
+func (l *ribLoop) keepPre(rs *ribSource, fam nlri.Family, pfx netip.Prefix, id uint32, withdrawn bool, pre *rib.Attrs) {
+	if pre == nil && len(rs.pre) == 0 {
+		return
+	}
+	k := rejKey{fam: fam, pfx: pfx, id: id}
+	if old := rs.pre[k]; old != nil {
+		l.attrs.Release(old)
+		delete(rs.pre, k)
+	}
+	if pre != nil && !withdrawn {
+		if rs.pre == nil {
+			rs.pre = map[rejKey]*rib.Attrs{}
+		}
+		l.attrs.Retain(pre)
+		rs.pre[k] = pre
+	}
+}
+
+// dropPre forgets a neighbour's pre-policy paths.
+func (l *ribLoop) dropPre(rs *ribSource) {
+	for _, a := range rs.pre {
+		l.attrs.Release(a)
+	}
+	rs.pre = nil
+}
+
+// reimport runs a new import policy over the neighbour's kept pre-policy
+// paths (soft reconfiguration inbound): no ROUTE-REFRESH is needed.
+func (l *ribLoop) reimport(op opReimport) {
+	rs := l.srcs[op.n]
+	if rs == nil || rs.session != op.s {
+		return
+	}
+	im := op.n.imp
+	n := 0
+	for k, pre := range rs.pre {
+		out, reason, held := pre, accepted, false
+		if op.pol != nil {
+			out, reason, held = im.importEval(op.pol, k.fam, k.pfx, pre, nextHopOf(pre.List))
+		}
+		switch k.fam {
+		case nlri.IPv4Unicast:
+			key, _ := rib.Prefix4From(k.pfx)
+			applyRoute(l, l.v4, rs, k.fam, key, k.id, out, reason)
+		case nlri.IPv6Unicast:
+			key, _ := rib.Prefix6From(k.pfx)
+			applyRoute(l, l.v6, rs, k.fam, key, k.id, out, reason)
+		}
+		if reason == rejectPolicy {
+			rs.rejected[k] = rejected{attrs: pre.List, reason: reason.String()}
+		}
+		if held {
+			l.attrs.Release(out)
+		}
+		n++
+	}
+	l.publish(op.n, rs)
+	op.n.log.Info("import policy changed: applied to the kept pre-policy routes (soft reconfiguration inbound)", "routes", n)
 }
 
 // applyRoute applies one path of a batch: a withdrawal (attrs nil), a
@@ -565,6 +638,7 @@ func (l *ribLoop) down(op opDown) {
 		l.startStaleTimer(op.n, rs, op.restart, "the peer's restart time expired")
 	}
 	clear(rs.rejected)
+	l.dropPre(rs)
 	l.publish(op.n, rs)
 }
 
@@ -632,6 +706,7 @@ func (l *ribLoop) remove(n *neighbor) {
 	l.withdrawAll(rs)
 	rs.session = nil
 	clear(rs.rejected)
+	l.dropPre(rs)
 	delete(l.srcs, n)
 	// The SourceID stays registered (the tables keep their numbering);
 	// nothing refers to it any more.

@@ -116,7 +116,16 @@ func (l *ribLoop) list(n *neighbor, q RouteQuery) []Route {
 			if q.BestOnly && i > 0 {
 				break
 			}
-			out = append(out, routeOf(fam, pfx, p, i == 0 && nsel > 0, i > 0 && i < nsel))
+			r := routeOf(fam, pfx, p, i == 0 && nsel > 0, i > 0 && i < nsel)
+			if src != nil && q.Received && len(src.pre) > 0 {
+				// With soft reconfiguration inbound, what was received.
+				if pre := src.pre[rejKey{fam: fam, pfx: pfx, id: p.PathID}]; pre != nil {
+					r.Attrs = pre.List
+					r.ASPath, _ = pre.List.ASPath()
+					r.NextHop = nextHopOf(pre.List)
+				}
+			}
+			out = append(out, r)
 		}
 	}
 	one4 := func(k rib.Prefix4) {
