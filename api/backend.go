@@ -65,6 +65,15 @@ type Backend interface {
 	// ConfigStatus is called for GET /v1/config/status and reports which
 	// configuration is in force and how the last (re)load went.
 	ConfigStatus(ctx context.Context) (ConfigStatus, error)
+
+	// TestPolicy is called for GET /v1/policies/{name}/test. It runs the
+	// named RoutePolicy over the paths to prefix (masked, exact match)
+	// without changing anything: the best path when peer is invalid,
+	// else every path received from that neighbour, the ones import
+	// refused included. An unknown policy is PolicyNotFound(name), an
+	// unknown neighbour NeighborNotFound(peer); no path is an empty (or
+	// nil) slice and a nil error.
+	TestPolicy(ctx context.Context, name string, prefix netip.Prefix, peer netip.Addr) ([]PolicyTestResult, error)
 }
 
 // Families lists the address families, spelt as in BGPPeer.families.

@@ -253,6 +253,31 @@ func (c *Client) ConfigStatus(ctx context.Context) (ConfigStatus, error) {
 	return cs, err
 }
 
+// TestPolicy runs the named RoutePolicy over the paths to prefix: the
+// best path, or with a valid peer every path received from it. No path is
+// an empty slice, not nil. An unknown policy or neighbour
+// is an *Error with status 404 (IsNotFound).
+func (c *Client) TestPolicy(ctx context.Context, name string, prefix netip.Prefix, peer netip.Addr) ([]PolicyTestResult, error) {
+	v := url.Values{}
+	v.Set("prefix", prefix.String())
+	if peer.IsValid() {
+		v.Set("peer", peer.String())
+	}
+	resp, err := c.do(ctx, http.MethodGet, "/v1/policies/"+url.PathEscape(name)+"/test", v, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out []PolicyTestResult
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, c.readFailed(ctx, err)
+	}
+	if out == nil {
+		out = []PolicyTestResult{}
+	}
+	return out, nil
+}
+
 // Routes calls emit for every path that matches q, as the daemon streams
 // them; no path in memory waits for the next. When emit returns an error
 // the stream is abandoned (the daemon sees the client go) and Routes

@@ -48,6 +48,16 @@ func NeighborNotFound(addr netip.Addr) error {
 	}
 }
 
+// PolicyNotFound is the error for a RoutePolicy name that is not
+// configured (404).
+func PolicyNotFound(name string) error {
+	return &Error{
+		Status:  http.StatusNotFound,
+		Message: fmt.Sprintf("no such RoutePolicy %q", name),
+		Hint:    "the RoutePolicy resources of the configuration name the policies",
+	}
+}
+
 // NotFound is the error for any other missing thing, a VRF for instance
 // (404).
 func NotFound(message, hint string) error {

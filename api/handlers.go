@@ -33,6 +33,8 @@ import (
 //	GET  /v1/watch?kinds=neighbor,route,config
 //	                                     Event per line (NDJSON), flushed per event
 //	GET  /v1/config/status               ConfigStatus
+//	GET  /v1/policies/{name}/test?prefix=&peer=
+//	                                     [PolicyTestResult] (a JSON array, [] for no path)
 const (
 	contentJSON   = "application/json"
 	contentNDJSON = "application/x-ndjson"
@@ -58,6 +60,7 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /v1/routes", s.handleRoutes)
 	mux.HandleFunc("GET /v1/watch", s.handleWatch)
 	mux.HandleFunc("GET /v1/config/status", s.handleConfigStatus)
+	mux.HandleFunc("GET /v1/policies/{name}/test", s.handlePolicyTest)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.handleUnknown(mux, w, r) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.enter() {
@@ -311,6 +314,64 @@ func (s *Server) handleConfigStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, cs)
+}
+
+// policyTestQuery reads the parameters of a policy test: prefix (a CIDR
+// prefix, required) and peer (a neighbour's address, optional). An empty
+// value is an absent parameter, as for the routes.
+func policyTestQuery(r *http.Request) (netip.Prefix, netip.Addr, error) {
+	var prefix netip.Prefix
+	var peer netip.Addr
+	for key, vals := range r.URL.Query() {
+		if len(vals) != 1 {
+			return prefix, peer, BadRequest(fmt.Sprintf("parameter %q given %d times", key, len(vals)), "")
+		}
+		v := vals[0]
+		switch key {
+		case "prefix":
+			if v == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(v)
+			if err != nil {
+				hint := "give a CIDR prefix like 10.0.0.0/24"
+				if a, err := netip.ParseAddr(v); err == nil {
+					hint = fmt.Sprintf("%s is an address; give a CIDR prefix like %s", v, netip.PrefixFrom(a, a.BitLen()))
+				}
+				return prefix, peer, BadRequest(fmt.Sprintf("bad prefix %q", v), hint)
+			}
+			prefix = p.Masked()
+		case "peer":
+			if v == "" {
+				continue
+			}
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				return prefix, peer, BadRequest(fmt.Sprintf("bad peer address %q", v), "give the neighbour's IPv4 or IPv6 address")
+			}
+			peer = a
+		default:
+			return prefix, peer, BadRequest(fmt.Sprintf("unknown parameter %q", key), "parameters are prefix and peer")
+		}
+	}
+	if !prefix.IsValid() {
+		return prefix, peer, BadRequest("the prefix parameter is missing", "give prefix=CIDR, e.g. prefix=10.0.0.0/24")
+	}
+	return prefix, peer, nil
+}
+
+func (s *Server) handlePolicyTest(w http.ResponseWriter, r *http.Request) {
+	prefix, peer, err := policyTestQuery(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.backend.TestPolicy(r.Context(), r.PathValue("name"), prefix, peer)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, r, http.StatusOK, nonNil(res))
 }
 
 // routeQuery reads a RouteQuery from the URL's parameters.

@@ -59,6 +59,17 @@ func TestEndpoints(t *testing.T) {
 		{"routes_received_without_peer", "GET", "/v1/routes?received=true", ""},
 		{"routes_unknown_parameter", "GET", "/v1/routes?best=true&limit=3", ""},
 		{"config_status", "GET", "/v1/config/status", ""},
+		{"policy_test", "GET", "/v1/policies/from-router/test?prefix=10.2.0.0/16", ""},
+		{"policy_test_peer", "GET", "/v1/policies/from-router/test?prefix=10.2.3.0/24&peer=10.0.1.2", ""},
+		{"policy_test_masked", "GET", "/v1/policies/only-pods/test?prefix=172.31.254.1/26", ""},
+		{"policy_test_none", "GET", "/v1/policies/from-router/test?prefix=203.0.113.0/24", ""},
+		{"policy_test_unknown_policy", "GET", "/v1/policies/nope/test?prefix=10.2.0.0/16", ""},
+		{"policy_test_unknown_neighbor", "GET", "/v1/policies/from-router/test?prefix=10.2.0.0/16&peer=192.0.2.9", ""},
+		{"policy_test_bad_prefix", "GET", "/v1/policies/from-router/test?prefix=10.2.0.1", ""},
+		{"policy_test_bad_peer", "GET", "/v1/policies/from-router/test?prefix=10.2.0.0/16&peer=router", ""},
+		{"policy_test_no_prefix", "GET", "/v1/policies/from-router/test", ""},
+		{"policy_test_unknown_parameter", "GET", "/v1/policies/from-router/test?prefix=10.2.0.0/16&vrf=blue", ""},
+		{"policy_test_wrong_method", "POST", "/v1/policies/from-router/test?prefix=10.2.0.0/16", ""},
 		{"unknown_endpoint", "GET", "/v1/bogus", ""},
 		{"wrong_method", "POST", "/v1/status", ""},
 	}
@@ -86,7 +97,11 @@ func TestEndpoints(t *testing.T) {
 // [] when empty, never null.
 func TestContractArrays(t *testing.T) {
 	checkLeaks(t)
-	b := &apitest.Backend{RouteList: []api.Route{{Prefix: "10.0.0.0/8", Family: "ipv4-unicast", Peer: "local"}}}
+	rt := api.Route{Prefix: "10.0.0.0/8", Family: "ipv4-unicast", Peer: "local", Best: true}
+	b := &apitest.Backend{RouteList: []api.Route{rt}, PolicyTests: map[string][]api.PolicyTestResult{
+		"p": {{Policy: "p", Path: rt}},
+		"q": {},
+	}}
 	srv := apitest.Serve(t, b)
 	sock := srv.Addr().Address
 
@@ -98,6 +113,15 @@ func TestContractArrays(t *testing.T) {
 		if !bytes.Contains(got, []byte(field)) {
 			t.Errorf("route %s lacks %s", got, field)
 		}
+	}
+	got = rawDo(t, sock, "GET", "/v1/policies/p/test?prefix=10.0.0.0/8&peer=", "").body
+	for _, field := range []string{`"trace":[]`, `"asPath":[]`} {
+		if !bytes.Contains(got, []byte(field)) {
+			t.Errorf("policy test %s lacks %s", got, field)
+		}
+	}
+	if got := rawDo(t, sock, "GET", "/v1/policies/q/test?prefix=10.0.0.0/8", "").body; string(got) != "[]\n" {
+		t.Errorf("policy test without a path = %q, want []", got)
 	}
 	if got := rawDo(t, sock, "GET", "/v1/config/status", "").body; !bytes.Contains(got, []byte(`"resources":[],`)) || !bytes.Contains(got, []byte(`"errors":[]`)) {
 		t.Errorf("config status %s has null lists", got)
@@ -150,6 +174,30 @@ func TestClient(t *testing.T) {
 	cs, err := c.ConfigStatus(ctx)
 	if err != nil || cs.Generation != 3 || len(cs.Resources) != 3 {
 		t.Errorf("ConfigStatus = %+v, %v", cs, err)
+	}
+
+	pt, err := c.TestPolicy(ctx, "from-router", netip.MustParsePrefix("10.2.0.0/16"), netip.Addr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(b.PolicyTests["from-router"][:1], pt, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("TestPolicy (-want +got):\n%s", diff)
+	}
+	pt, err = c.TestPolicy(ctx, "from-router", netip.MustParsePrefix("10.2.0.0/16"), netip.MustParseAddr("10.0.1.11"))
+	if err != nil || len(pt) != 1 || pt[0].Path.Peer != "10.0.1.11" || pt[0].Statement != "rest" {
+		t.Errorf("TestPolicy with a peer = %+v, %v", pt, err)
+	}
+	pt, err = c.TestPolicy(ctx, "from-router", netip.MustParsePrefix("203.0.113.0/24"), netip.Addr{})
+	if err != nil || pt == nil || len(pt) != 0 {
+		t.Errorf("TestPolicy without a path = %#v, %v; want an empty slice", pt, err)
+	}
+	_, err = c.TestPolicy(ctx, "nope", netip.MustParsePrefix("10.2.0.0/16"), netip.Addr{})
+	if !api.IsNotFound(err) || err.Error() != `no such RoutePolicy "nope"; the RoutePolicy resources of the configuration name the policies` {
+		t.Errorf("unknown policy: %v", err)
+	}
+	_, err = c.TestPolicy(ctx, "from-router", netip.MustParsePrefix("10.2.0.0/16"), netip.MustParseAddr("192.0.2.9"))
+	if !api.IsNotFound(err) {
+		t.Errorf("unknown neighbour: %v", err)
 	}
 
 	var got []api.Route

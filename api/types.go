@@ -297,6 +297,106 @@ func (r Route) wire() routeWire {
 	return p
 }
 
+// PolicyTestResult is one path run through a RoutePolicy (GET
+// /v1/policies/{name}/test answers a JSON array of them, one per path
+// tested). The policy sees the path as import does: its neighbour is the
+// path's peer, its route type that of the session. Nothing is changed in
+// the daemon.
+type PolicyTestResult struct {
+	// Policy is the RoutePolicy's name.
+	Policy string `json:"policy"`
+	// Path is the path tested, as the table holds it (Filtered when
+	// import refused it).
+	Path Route `json:"path"`
+	// Accepted reports whether a statement accepted the path.
+	Accepted bool `json:"accepted"`
+	// Statement names the statement that ended the evaluation (accepted
+	// or rejected the path); "" when the path fell off the end, which
+	// rejects it.
+	Statement string `json:"statement"`
+	// Changed reports whether the set actions changed the attributes.
+	Changed bool `json:"changed"`
+	// Attributes are the path's attributes after the policy, set only
+	// when it was accepted.
+	Attributes *PolicyAttributes `json:"attributes,omitempty"`
+	// Trace lists the statements evaluated, in order, up to the one that
+	// ended the evaluation (all of them when none did).
+	Trace []PolicyStatement `json:"trace"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null.
+func (r PolicyTestResult) MarshalJSON() ([]byte, error) {
+	type plain PolicyTestResult
+	p := plain(r)
+	p.Trace = nonNil(p.Trace)
+	return json.Marshal(p)
+}
+
+// PolicyAttributes are a path's attributes after a policy, with the
+// meaning and the JSON names of Route's fields.
+type PolicyAttributes struct {
+	// NextHop is the next hop the path gets: the address a policy set
+	// (nextHop: ADDRESS), the path's peer (nextHop: peer), or else the
+	// path's own.
+	NextHop string `json:"nextHop"`
+	// NextHopAction is the last next-hop directive of the statements that
+	// ran: "self", "peer", "unchanged" or an address; "" for none.
+	NextHopAction       string          `json:"nextHopAction,omitempty"`
+	ASPath              []uint32        `json:"asPath"`
+	ASPathText          string          `json:"asPathText"`
+	ASPathSegments      []ASPathSegment `json:"asPathSegments,omitempty"`
+	Origin              Origin          `json:"origin"`
+	LocalPreference     uint32          `json:"localPreference"`
+	MED                 uint32          `json:"med"`
+	Communities         []string        `json:"communities"`
+	LargeCommunities    []string        `json:"largeCommunities"`
+	ExtendedCommunities []string        `json:"extendedCommunities"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null.
+func (a PolicyAttributes) MarshalJSON() ([]byte, error) {
+	type plain PolicyAttributes
+	p := plain(a)
+	p.ASPath = nonNil(p.ASPath)
+	p.Communities = nonNil(p.Communities)
+	p.LargeCommunities = nonNil(p.LargeCommunities)
+	p.ExtendedCommunities = nonNil(p.ExtendedCommunities)
+	return json.Marshal(p)
+}
+
+// PolicyAttributesOf returns the attributes of r as PolicyAttributes
+// (with no next-hop action).
+func PolicyAttributesOf(r Route) PolicyAttributes {
+	return PolicyAttributes{
+		NextHop: r.NextHop, ASPath: r.ASPath, ASPathText: r.ASPathText, ASPathSegments: r.ASPathSegments,
+		Origin: r.Origin, LocalPreference: r.LocalPreference, MED: r.MED,
+		Communities: r.Communities, LargeCommunities: r.LargeCommunities, ExtendedCommunities: r.ExtendedCommunities,
+	}
+}
+
+// PolicyStatement is what one statement of a RoutePolicy did to a path.
+type PolicyStatement struct {
+	Name string `json:"name"`
+	// Matched reports whether the statement's conditions held.
+	Matched bool `json:"matched"`
+	// FailedCondition names the first condition that did not hold
+	// ("prefixSet", "communities", ...); "" when Matched.
+	FailedCondition string `json:"failedCondition,omitempty"`
+	// Set describes the set actions that ran, one per action, e.g.
+	// "localPreference 250"; empty when the statement did not match.
+	Set []string `json:"set"`
+	// Result is "accept", "reject" or "next" when Matched, "" otherwise.
+	Result string `json:"result,omitempty"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null.
+func (s PolicyStatement) MarshalJSON() ([]byte, error) {
+	type plain PolicyStatement
+	p := plain(s)
+	p.Set = nonNil(p.Set)
+	return json.Marshal(p)
+}
+
 // PeerCounts summarises the neighbours of a speaker.
 type PeerCounts struct {
 	Configured  int `json:"configured"`

@@ -36,6 +36,12 @@ type Backend struct {
 	// RoutesFunc, when set, serves Routes instead of the lists.
 	RoutesFunc func(ctx context.Context, q api.RouteQuery, emit func(api.Route) error) error
 	Config     api.ConfigStatus
+	// PolicyTests are what TestPolicy serves, by policy name: paths run
+	// through that policy (filtered ones included). TestPolicy keeps the
+	// results of the prefix and, with a peer, those of paths from it (a
+	// peer not in NeighborList is a 404), without one the best path's. A
+	// name not in the map is a 404.
+	PolicyTests map[string][]api.PolicyTestResult
 	// Changes feeds Watch after its snapshot; nil means no changes.
 	Changes chan api.Event
 	// Err, when set, is returned by every method.
@@ -260,6 +266,33 @@ func (b *Backend) WatchEnded() <-chan error { return b.watchEndedChan() }
 // ConfigStatus returns Config.
 func (b *Backend) ConfigStatus(ctx context.Context) (api.ConfigStatus, error) {
 	return b.Config, b.Err
+}
+
+// TestPolicy filters PolicyTests[name].
+func (b *Backend) TestPolicy(ctx context.Context, name string, prefix netip.Prefix, peer netip.Addr) ([]api.PolicyTestResult, error) {
+	if b.Err != nil {
+		return nil, b.Err
+	}
+	all, ok := b.PolicyTests[name]
+	if !ok {
+		return nil, api.PolicyNotFound(name)
+	}
+	if peer.IsValid() {
+		if _, ok := b.known(peer); !ok {
+			return nil, api.NeighborNotFound(peer)
+		}
+	}
+	var out []api.PolicyTestResult
+	for _, r := range all {
+		switch {
+		case r.Path.Prefix != prefix.Masked().String(),
+			peer.IsValid() && r.Path.Peer != peer.String(),
+			!peer.IsValid() && !r.Path.Best:
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // SocketPath returns a path for a Unix socket in a new temporary directory

@@ -11,8 +11,9 @@ import (
 // router ID 10.0.1.10, a top-of-rack router (10.0.1.2, AS 65100), three
 // mesh and reflector-client neighbours in various states, an IPv6 session,
 // a handful of routes (ECMP, an AS_SET, a local announcement, a VPN
-// route) and a VRF "blue". Every time is relative to Epoch, so goldens are
-// stable.
+// route), a VRF "blue" and the results of testing two RoutePolicies,
+// from-router and only-pods, over some of the routes. Every time is
+// relative to Epoch, so goldens are stable.
 func Sample() *Backend {
 	ago := func(d time.Duration) time.Time { return Epoch.Add(-d) }
 	tor := api.Neighbor{
@@ -133,6 +134,47 @@ func Sample() *Backend {
 			Best: true, Peer: "local"}, aspath(seq(65010))),
 	}
 
+	// The policy tests: from-router (the top-of-rack router's import
+	// policy: no long prefixes of 10.2.0.0/16, local preference 250 for
+	// 65100:1, accept the rest) and only-pods (accepts the pod block, with
+	// a prepend, a community and a next hop; rejects the rest by falling
+	// off the end).
+	after := func(r api.Route, change func(*api.PolicyAttributes)) *api.PolicyAttributes {
+		a := api.PolicyAttributesOf(r)
+		if change != nil {
+			change(&a)
+		}
+		return &a
+	}
+	missed := func(name, cond string) api.PolicyStatement {
+		return api.PolicyStatement{Name: name, FailedCondition: cond}
+	}
+	fromRouter := []api.PolicyTestResult{
+		{Policy: "from-router", Path: routes[0], Accepted: true, Statement: "prefer-tagged", Changed: true,
+			Attributes: after(routes[0], func(a *api.PolicyAttributes) { a.LocalPreference = 250 }),
+			Trace: []api.PolicyStatement{missed("no-long-prefixes", "prefixSet"),
+				{Name: "prefer-tagged", Matched: true, Set: []string{"localPreference 250"}, Result: "accept"}}},
+		{Policy: "from-router", Path: routes[1], Accepted: true, Statement: "rest", Attributes: after(routes[1], nil),
+			Trace: []api.PolicyStatement{missed("no-long-prefixes", "prefixSet"), missed("prefer-tagged", "communities"),
+				{Name: "rest", Matched: true, Result: "accept"}}},
+		{Policy: "from-router", Path: received[1], Statement: "no-long-prefixes",
+			Trace: []api.PolicyStatement{{Name: "no-long-prefixes", Matched: true, Result: "reject"}}},
+		{Policy: "from-router", Path: routes[3], Accepted: true, Statement: "rest", Attributes: after(routes[3], nil),
+			Trace: []api.PolicyStatement{missed("no-long-prefixes", "prefixSet"), missed("prefer-tagged", "communities"),
+				{Name: "rest", Matched: true, Result: "accept"}}},
+	}
+	onlyPods := []api.PolicyTestResult{
+		{Policy: "only-pods", Path: routes[2], Accepted: true, Statement: "pods", Changed: true,
+			Attributes: after(routes[2], func(a *api.PolicyAttributes) {
+				a.NextHop, a.NextHopAction = "10.0.1.10", "10.0.1.10"
+				a.ASPath, a.ASPathText, a.ASPathSegments = []uint32{65010, 65010}, "65010 65010", []api.ASPathSegment{seq(65010, 65010)}
+				a.Communities = []string{"65010:100"}
+			}),
+			Trace: []api.PolicyStatement{{Name: "pods", Matched: true,
+				Set: []string{"nextHop 10.0.1.10", "communities add 65010:100", "asPathPrepend 65010 65010"}, Result: "accept"}}},
+		{Policy: "only-pods", Path: routes[0], Trace: []api.PolicyStatement{missed("pods", "prefixSet")}},
+	}
+
 	return &Backend{
 		StatusInfo: api.Status{
 			RouterID: "10.0.1.10", ASNumber: 65010, Version: "1.2.3-test",
@@ -145,10 +187,11 @@ func Sample() *Backend {
 			netip.MustParseAddr(tor.Address): torDetail,
 			netip.MustParseAddr(rrc.Address): rrcDetail,
 		},
-		VRFs:       []string{"blue"},
-		RouteList:  routes,
-		Received:   map[string][]api.Route{tor.Address: received},
-		Advertised: map[string][]api.Route{tor.Address: advertised},
+		VRFs:        []string{"blue"},
+		RouteList:   routes,
+		Received:    map[string][]api.Route{tor.Address: received},
+		Advertised:  map[string][]api.Route{tor.Address: advertised},
+		PolicyTests: map[string][]api.PolicyTestResult{"from-router": fromRouter, "only-pods": onlyPods},
 		Config: api.ConfigStatus{
 			Source: "/etc/godwit/godwit.yaml", Generation: 3, AppliedAt: ago(time.Hour),
 			Resources: []api.ResourceCount{

@@ -207,6 +207,25 @@ func routeQuery(q api.RouteQuery) (daemon.RouteQuery, error) {
 	return dq, nil
 }
 
+// TestPolicy implements api.Backend.
+func (b *Backend) TestPolicy(ctx context.Context, name string, prefix netip.Prefix, peer netip.Addr) ([]api.PolicyTestResult, error) {
+	if err := b.stopping(); err != nil {
+		return nil, err
+	}
+	ts, err := b.d.TestPolicy(name, prefix, peer)
+	switch {
+	case errors.Is(err, daemon.ErrNoPolicy):
+		return nil, api.PolicyNotFound(name)
+	case err != nil:
+		return nil, apiError(peer, err)
+	}
+	out := make([]api.PolicyTestResult, 0, len(ts))
+	for i := range ts {
+		out = append(out, policyTest(name, &ts[i]))
+	}
+	return out, nil
+}
+
 // ConfigStatus implements api.Backend.
 func (b *Backend) ConfigStatus(ctx context.Context) (api.ConfigStatus, error) {
 	cs, err := b.d.ConfigState(ctx)

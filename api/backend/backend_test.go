@@ -41,6 +41,24 @@ apiVersion: bgp.godwit.dev/v1alpha1
 kind: Announcement
 metadata: {name: pods}
 spec: {prefixes: [10.1.0.0/24], communities: ["65001:7"]}
+` + policyFromB
+
+// policyFromB is a RoutePolicy of A that no peer uses until a test
+// attaches it: no long prefixes of B's /16, B's other routes get a local
+// preference, a community and B as the next hop, local routes fall off
+// the end.
+const policyFromB = `---
+apiVersion: bgp.godwit.dev/v1alpha1
+kind: RoutePolicy
+metadata: {name: from-b}
+spec:
+  statements:
+  - name: no-long-prefixes
+    conditions: {prefixSet: [{prefix: 10.2.0.0/16, ge: 24, le: 32}]}
+    actions: {result: reject}
+  - name: tag
+    conditions: {routeType: ebgp}
+    actions: {set: {localPreference: 250, communities: {add: ["65001:99"]}, nextHop: peer}, result: accept}
 `
 
 const configB = `
@@ -140,8 +158,20 @@ func eventually(t *testing.T, timeout time.Duration, cond func() (bool, string))
 	}
 }
 
-// get does a raw GET on the API socket and returns the body.
+// get does a raw GET on the API socket and returns the body of a 200
+// answer.
 func (p *pair) get(t *testing.T, path string) []byte {
+	t.Helper()
+	status, b := p.getStatus(t, path)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: %d: %s", path, status, b)
+	}
+	return b
+}
+
+// getStatus does a raw GET on the API socket and returns the status and
+// the body.
+func (p *pair) getStatus(t *testing.T, path string) (int, []byte) {
 	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
@@ -157,10 +187,7 @@ func (p *pair) get(t *testing.T, path string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s: %s", path, resp.Status, b)
-	}
-	return b
+	return resp.StatusCode, b
 }
 
 // ndjson splits a stream into objects.
@@ -503,5 +530,139 @@ func TestRouteWatch(t *testing.T) {
 	}
 	if !deleted["10.2.0.0/16"] || !deleted["10.2.3.0/24"] {
 		t.Errorf("deleted %v", deleted)
+	}
+}
+
+// The policy test runs a RoutePolicy of A over its table: the best path
+// to a prefix, or the paths from a neighbour, filtered ones included once
+// the policy is A's import policy.
+func TestPolicyTest(t *testing.T) {
+	p := setup(t)
+	ctx := t.Context()
+	test := func(prefix string, peer netip.Addr) []api.PolicyTestResult {
+		t.Helper()
+		res, err := p.client.TestPolicy(ctx, "from-b", netip.MustParsePrefix(prefix), peer)
+		if err != nil {
+			t.Fatalf("TestPolicy %s %v: %v", prefix, peer, err)
+		}
+		return res
+	}
+	trace := func(r api.PolicyTestResult) string {
+		var parts []string
+		for _, st := range r.Trace {
+			s := st.Name + ":"
+			if st.Matched {
+				s += st.Result
+			} else {
+				s += "!" + st.FailedCondition
+			}
+			if len(st.Set) > 0 {
+				s += "[" + strings.Join(st.Set, "; ") + "]"
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, " ")
+	}
+
+	// B's /16: accepted by tag, which changes local preference,
+	// communities and next hop.
+	res := test("10.2.0.0/16", netip.Addr{})
+	if len(res) != 1 {
+		t.Fatalf("best path to 10.2.0.0/16: %+v", res)
+	}
+	r := res[0]
+	if r.Policy != "from-b" || !r.Accepted || r.Statement != "tag" || !r.Changed || r.Path.Prefix != "10.2.0.0/16" ||
+		r.Path.Peer != p.a2.String() || !r.Path.Best {
+		t.Errorf("verdict %+v", r)
+	}
+	if got, want := trace(r), "no-long-prefixes:!prefixSet tag:accept[localPreference 250; nextHop peer; communities add 65001:99]"; got != want {
+		t.Errorf("trace %q, want %q", got, want)
+	}
+	if a := r.Attributes; a == nil || a.LocalPreference != 250 || !slices.Equal(a.Communities, []string{"65001:99"}) ||
+		a.NextHop != p.a2.String() || a.NextHopAction != "peer" || a.ASPathText != "65002" || r.Path.LocalPreference != 100 {
+		t.Errorf("attributes after the policy %+v (before: %+v)", a, r.Path)
+	}
+
+	// B's /24: rejected by the first statement; A's own route: by none.
+	res = test("10.2.3.0/24", netip.Addr{})
+	if len(res) != 1 || res[0].Accepted || res[0].Statement != "no-long-prefixes" || res[0].Attributes != nil ||
+		trace(res[0]) != "no-long-prefixes:reject" {
+		t.Errorf("10.2.3.0/24: %+v", res)
+	}
+	res = test("10.1.0.0/24", netip.Addr{})
+	if len(res) != 1 || res[0].Accepted || res[0].Statement != "" || res[0].Path.Peer != "local" ||
+		trace(res[0]) != "no-long-prefixes:!prefixSet tag:!routeType" {
+		t.Errorf("10.1.0.0/24: %+v", res)
+	}
+	// No path, a prefix given with host bits, and the paths from B.
+	if res := test("192.0.2.0/24", netip.Addr{}); len(res) != 0 {
+		t.Errorf("no path: %+v", res)
+	}
+	if res := test("10.2.3.4/24", p.a2); len(res) != 1 || res[0].Path.Prefix != "10.2.3.0/24" || res[0].Path.Peer != p.a2.String() {
+		t.Errorf("10.2.3.4/24 from B: %+v", res)
+	}
+
+	// Errors.
+	_, err := p.client.TestPolicy(ctx, "nope", netip.MustParsePrefix("10.2.0.0/16"), netip.Addr{})
+	if !api.IsNotFound(err) || !strings.HasPrefix(err.Error(), `no such RoutePolicy "nope"`) {
+		t.Errorf("unknown policy: %v", err)
+	}
+	_, err = p.client.TestPolicy(ctx, "from-b", netip.MustParsePrefix("10.2.0.0/16"), netip.MustParseAddr("192.0.2.99"))
+	if !api.IsNotFound(err) || !strings.HasPrefix(err.Error(), "no such neighbor 192.0.2.99") {
+		t.Errorf("unknown neighbour: %v", err)
+	}
+	for path, want := range map[string]string{
+		"/v1/policies/from-b/test?prefix=10.2.0.1":                  `{"error":"bad prefix \"10.2.0.1\"","hint":"10.2.0.1 is an address; give a CIDR prefix like 10.2.0.1/32"}`,
+		"/v1/policies/from-b/test":                                  `{"error":"the prefix parameter is missing","hint":"give prefix=CIDR, e.g. prefix=10.0.0.0/24"}`,
+		"/v1/policies/from-b/test?prefix=10.2.0.0/16&peer=router-b": `{"error":"bad peer address \"router-b\"","hint":"give the neighbour's IPv4 or IPv6 address"}`,
+	} {
+		status, body := p.getStatus(t, path)
+		if status != http.StatusBadRequest || strings.TrimSpace(string(body)) != want {
+			t.Errorf("GET %s: %d %s, want 400 %s", path, status, body, want)
+		}
+	}
+
+	// The JSON: one array, the contract's types.
+	var arr []map[string]any
+	if err := json.Unmarshal(p.get(t, "/v1/policies/from-b/test?prefix=10.2.0.0/16"), &arr); err != nil || len(arr) != 1 {
+		t.Fatalf("JSON answer: %v, %v", arr, err)
+	}
+	checkTypes(t, "policy test", arr[0], map[string]string{"policy": "string", "path": "object", "accepted": "bool",
+		"statement": "string", "changed": "bool", "attributes": "object", "trace": "array"})
+	checkTypes(t, "attributes", arr[0]["attributes"].(map[string]any), map[string]string{"nextHop": "string", "nextHopAction": "string",
+		"asPath": "array", "asPathText": "string", "origin": "string", "localPreference": "number", "med": "number",
+		"communities": "array", "largeCommunities": "array", "extendedCommunities": "array"})
+	checkTypes(t, "trace", arr[0]["trace"].([]any)[0].(map[string]any), map[string]string{"name": "string", "matched": "bool",
+		"failedCondition": "string", "set": "array"})
+	if b := p.get(t, "/v1/policies/from-b/test?prefix=192.0.2.0/24"); string(b) != "[]\n" {
+		t.Errorf("no path: %q, want []", b)
+	}
+
+	// Attached as A's import policy for B, it filters B's /24, which the test
+	// with --peer still shows, marked filtered.
+	yaml, err := os.ReadFile(p.pathA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attached := strings.Replace(string(yaml), `description: the b side,`, `description: the b side, importPolicy: from-b,`, 1)
+	if attached == string(yaml) {
+		t.Fatal("cannot attach the policy: the peer's spec changed")
+	}
+	if err := os.WriteFile(p.pathA, []byte(attached), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.a.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, func() (bool, string) {
+		rs, err := p.a.Routes(daemon.RouteQuery{Peer: p.a2})
+		return err == nil && len(rs) == 1, fmt.Sprintf("A has %d routes from B (%v)", len(rs), err)
+	})
+	res = test("10.2.3.0/24", p.a2)
+	if len(res) != 1 || !res[0].Path.Filtered || res[0].Accepted || res[0].Statement != "no-long-prefixes" {
+		t.Errorf("the filtered path from B: %+v", res)
+	}
+	if res := test("10.2.3.0/24", netip.Addr{}); len(res) != 0 {
+		t.Errorf("best path to a filtered prefix: %+v", res)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/godwit-bgp/godwit/api"
+	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/daemon"
 	"github.com/godwit-bgp/godwit/peer"
 	"github.com/godwit-bgp/godwit/wire"
@@ -377,5 +378,38 @@ func segments(p *attr.ASPath) []api.ASPathSegment {
 		}
 		out = append(out, api.ASPathSegment{Type: t, ASNs: slices.Clone(s.ASNs)})
 	}
+	return out
+}
+
+// policyTest converts one path run through a policy. The attributes after
+// the policy are those of an accepted path, with the next-hop directive
+// applied as import applies it (setNextHop in package daemon): an address
+// replaces the next hop, "peer" makes it the path's neighbour, and "self"
+// and "unchanged" keep it.
+func policyTest(name string, t *daemon.PolicyTest) api.PolicyTestResult {
+	res := &t.Result
+	out := api.PolicyTestResult{Policy: name, Path: route(&t.Path), Accepted: res.Accept, Statement: res.Statement, Changed: res.Changed,
+		Trace: make([]api.PolicyStatement, 0, len(t.Trace))}
+	for _, st := range t.Trace {
+		out.Trace = append(out.Trace, api.PolicyStatement{Name: st.Name, Matched: st.Matched, FailedCondition: st.FailedCondition,
+			Set: slices.Clone(st.Set), Result: st.Result})
+	}
+	if !res.Accept {
+		return out
+	}
+	after := t.Path
+	after.Attrs = res.Attrs
+	after.ASPath, _ = res.Attrs.ASPath()
+	switch res.NextHop.Mode {
+	case config.NextHopAddress:
+		after.NextHop = res.NextHop.Addr
+	case config.NextHopPeer:
+		if t.Path.Peer.IsValid() {
+			after.NextHop = t.Path.Peer.Unmap()
+		}
+	}
+	a := api.PolicyAttributesOf(route(&after))
+	a.NextHopAction = res.NextHop.String()
+	out.Attributes = &a
 	return out
 }

@@ -114,6 +114,11 @@ func TestGolden(t *testing.T) {
 		{"routes_none", []string{"routes", "--family", "l2vpn-evpn"}},
 		{"routes_json", []string{"routes", "--best", "--family", "ipv4-unicast", "-o", "json"}},
 		{"config_status", []string{"config", "status"}},
+		{"policy_test", []string{"policy", "test", "from-router", "--prefix", "10.2.0.0/16"}},
+		{"policy_test_peer", []string{"policy", "test", "from-router", "--prefix", "10.2.3.0/24", "--peer", "10.0.1.2"}},
+		{"policy_test_changes", []string{"policy", "test", "only-pods", "--prefix", "172.31.254.0/26"}},
+		{"policy_test_fall_through", []string{"policy", "test", "only-pods", "--prefix", "10.2.0.0/16"}},
+		{"policy_test_json", []string{"policy", "test", "from-router", "--prefix", "10.2.0.0/16", "-o", "json"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -312,6 +317,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"neighbor", "10.0.1.2", "refresh"}, "refresh takes in or out"},
 		{[]string{"neighbor", "10.0.1.2", "enable", "--message", "x"}, "--message goes with reset and shutdown only"},
 		{[]string{"config", "validate"}, "validate takes one file"},
+		{[]string{"policy"}, "policy needs a subcommand: test"},
+		{[]string{"policy", "frobnicate"}, "policy takes a subcommand: test (see godwit policy --help)"},
+		{[]string{"policy", "test", "--prefix", "10.2.0.0/16"}, "test takes a policy name (see godwit policy test --help)"},
+		{[]string{"policy", "test", "from-router"}, "policy test needs --prefix PREFIX"},
+		{[]string{"policy", "test", "from-router", "--prefix", "10.2.0.1"}, `bad prefix "10.2.0.1": 10.2.0.1 is an address; give a CIDR prefix like 10.2.0.1/32`},
+		{[]string{"policy", "test", "from-router", "--prefix", "10.2.0.0/33"}, `bad prefix "10.2.0.0/33": give a CIDR prefix like 10.0.0.0/24`},
+		{[]string{"policy", "test", "from-router", "--prefix", "10.2.0.0/16", "--peer", "router"}, `--peer "router" is not a neighbor address`},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -439,5 +451,100 @@ func TestTCPAPI(t *testing.T) {
 	checkOneLineError(t, r, 1)
 	if !strings.Contains(r.stderr, "missing or wrong bearer token") {
 		t.Errorf("without token: %q", r.stderr)
+	}
+}
+
+// TestPolicyTestJSON checks `policy test -o json`: one JSON array whose
+// objects carry the path, the verdict, the attributes after the policy
+// and the trace.
+func TestPolicyTestJSON(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	r := godwit(t, append(apiFlag, "policy", "test", "only-pods", "--prefix", "172.31.254.0/26", "-o", "json")...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	var res []map[string]any
+	decodeOne(t, r.stdout, &res)
+	if len(res) != 1 {
+		t.Fatalf("%d results, want 1", len(res))
+	}
+	got := res[0]
+	if got["policy"] != "only-pods" || got["accepted"] != true || got["statement"] != "pods" || got["changed"] != true {
+		t.Errorf("verdict: %v", got)
+	}
+	if p, ok := got["path"].(map[string]any); !ok || p["prefix"] != "172.31.254.0/26" || p["peer"] != "local" {
+		t.Errorf("path: %v", got["path"])
+	}
+	a, ok := got["attributes"].(map[string]any)
+	if !ok || a["nextHop"] != "10.0.1.10" || a["nextHopAction"] != "10.0.1.10" || a["asPathText"] != "65010 65010" ||
+		fmt.Sprint(a["communities"]) != "[65010:100]" || fmt.Sprint(a["largeCommunities"]) != "[]" {
+		t.Errorf("attributes: %v", got["attributes"])
+	}
+	tr, ok := got["trace"].([]any)
+	if !ok || len(tr) != 1 {
+		t.Fatalf("trace: %v", got["trace"])
+	}
+	if st := tr[0].(map[string]any); st["name"] != "pods" || st["matched"] != true || st["result"] != "accept" || len(st["set"].([]any)) != 3 {
+		t.Errorf("trace: %v", st)
+	}
+
+	// A rejected path has no attributes; a statement that did not match
+	// names the condition that failed and has an empty set list.
+	r = godwit(t, append(apiFlag, "policy", "test", "only-pods", "--prefix", "10.2.0.0/16", "-o", "json")...)
+	res = nil
+	decodeOne(t, r.stdout, &res)
+	if len(res) != 1 || res[0]["accepted"] != false || res[0]["statement"] != "" || res[0]["attributes"] != nil {
+		t.Fatalf("rejected: %v", res)
+	}
+	if st := res[0]["trace"].([]any)[0].(map[string]any); st["matched"] != false || st["failedCondition"] != "prefixSet" || fmt.Sprint(st["set"]) != "[]" {
+		t.Errorf("trace of the rejected path: %v", st)
+	}
+}
+
+// TestPolicyTestNoPath checks the choice the help documents: no path is
+// an error in text (exit 1) and [] in JSON (exit 0).
+func TestPolicyTestNoPath(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	r := godwit(t, append(apiFlag, "policy", "test", "from-router", "--prefix", "203.0.113.0/24")...)
+	checkOneLineError(t, r, 1)
+	if want := "godwit: no path to 203.0.113.0/24 in the table\n"; r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+	r = godwit(t, append(apiFlag, "policy", "test", "from-router", "--prefix", "10.2.0.0/16", "--peer", "10.0.1.12")...)
+	checkOneLineError(t, r, 1)
+	if want := "godwit: no path to 10.2.0.0/16 from 10.0.1.12 in the table\n"; r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+	r = godwit(t, append(apiFlag, "policy", "test", "from-router", "--prefix", "203.0.113.0/24", "-o", "json")...)
+	if r.code != 0 || r.stdout != "[]\n" || r.stderr != "" {
+		t.Errorf("JSON: exit %d, stdout %q, stderr %q; want [] and exit 0", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestPolicyTestErrors(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"policy", "test", "nope", "--prefix", "10.2.0.0/16"},
+			`godwit: no such RoutePolicy "nope"; the RoutePolicy resources of the configuration name the policies` + "\n"},
+		{[]string{"policy", "test", "nope", "--prefix", "10.2.0.0/16", "-o", "json"},
+			`godwit: no such RoutePolicy "nope"; the RoutePolicy resources of the configuration name the policies` + "\n"},
+		{[]string{"policy", "test", "from-router", "--prefix", "10.2.0.0/16", "--peer", "192.0.2.9"},
+			"godwit: no such neighbor 192.0.2.9; `godwit neighbors` lists the configured ones\n"},
+	} {
+		r := godwit(t, append(apiFlag, tc.args...)...)
+		checkOneLineError(t, r, 1)
+		if r.stderr != tc.want {
+			t.Errorf("%v: stderr %q, want %q", tc.args, r.stderr, tc.want)
+		}
+	}
+}
+
+func TestPolicyHelp(t *testing.T) {
+	r := godwit(t, "policy", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "Available Commands:") || !strings.Contains(r.stdout, "\n  test ") {
+		t.Errorf("policy --help: exit %d, does not list test:\n%s", r.code, r.stdout)
 	}
 }

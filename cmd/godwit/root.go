@@ -143,6 +143,7 @@ document with -o json.`,
 		newRoutesCmd(g),
 		newVersionCmd(g),
 		newConfigCmd(g),
+		newPolicyCmd(g),
 	)
 
 	// ---- Commands that live in their own files, written separately. ----
@@ -168,7 +169,7 @@ func outputFormat(cmd *cobra.Command, def string) string {
 func exactArgs(n int, names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usagef("%s takes %s (see godwit %s --help)", cmd.Name(), names, cmd.Name())
+			return usagef("%s takes %s (see %s --help)", cmd.Name(), names, cmd.CommandPath())
 		}
 		return nil
 	}
