@@ -55,6 +55,10 @@ type Conditions struct {
 	ASPathLength *LengthRange `json:"asPathLength,omitempty"`
 	// Families holds for routes of any of these families.
 	Families []Family `json:"families,omitempty"`
+	// RPKI holds for routes whose origin validation state (RFC 6811) is
+	// this: valid, invalid or not-found. Until an RPKI cache is
+	// configured every route is not-found.
+	RPKI string `json:"rpki,omitempty"`
 }
 
 // PrefixMatch matches a prefix and, with Ge and Le, the prefixes inside it
@@ -133,11 +137,14 @@ type SetActions struct {
 }
 
 // ListActions changes a list attribute: Replace sets it outright; Remove
-// then Add change it. Replace cannot be combined with the others.
+// (or RemoveAll) then Add change it. Replace cannot be combined with the
+// others; RemoveAll with Add strips what was there and sets Add.
 type ListActions[T comparable] struct {
 	Add     []T `json:"add,omitempty"`
 	Remove  []T `json:"remove,omitempty"`
 	Replace []T `json:"replace,omitempty"`
+	// RemoveAll removes every value (FRR's set community none).
+	RemoveAll bool `json:"removeAll,omitempty"`
 }
 
 // Kind implements Spec.
@@ -210,6 +217,11 @@ func (c *Conditions) validate(v *validator, path string) {
 	default:
 		v.errf(path+".origin", "must be igp, egp or incomplete, got %q", c.Origin)
 	}
+	switch c.RPKI {
+	case "", "valid", "invalid", "not-found":
+	default:
+		v.errf(path+".rpki", "must be valid, invalid or not-found, got %q", c.RPKI)
+	}
 	switch c.RouteType {
 	case "", "local", "ebgp", "ibgp":
 	default:
@@ -237,11 +249,14 @@ func validateListActions[T comparable](v *validator, path string, a *ListActions
 	if a == nil {
 		return
 	}
-	if len(a.Replace) > 0 && (len(a.Add) > 0 || len(a.Remove) > 0) {
-		v.errf(path+".replace", "cannot be combined with add or remove")
+	if len(a.Replace) > 0 && (len(a.Add) > 0 || len(a.Remove) > 0 || a.RemoveAll) {
+		v.errf(path+".replace", "cannot be combined with add, remove or removeAll")
 	}
-	if len(a.Add) == 0 && len(a.Remove) == 0 && len(a.Replace) == 0 {
-		v.errf(path, "must give add, remove or replace")
+	if a.RemoveAll && len(a.Remove) > 0 {
+		v.errf(path+".remove", "cannot be combined with removeAll, which removes everything")
+	}
+	if len(a.Add) == 0 && len(a.Remove) == 0 && len(a.Replace) == 0 && !a.RemoveAll {
+		v.errf(path, "must give add, remove, replace or removeAll")
 	}
 }
 

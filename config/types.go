@@ -93,6 +93,8 @@ var wellKnownCommunities = []struct {
 }{
 	{"graceful-shutdown", 0xFFFF0000},
 	{"accept-own", 0xFFFF0001},
+	{"llgr-stale", 0xFFFF0006},
+	{"no-llgr", 0xFFFF0007},
 	{"blackhole", 0xFFFF029A},
 	{"no-export", 0xFFFFFF01},
 	{"no-advertise", 0xFFFFFF02},

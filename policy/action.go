@@ -133,10 +133,10 @@ func (a *setActions) apply(s *state, env Env, desc *[]string) {
 		}
 		if out, changed, replaced := a.comm.apply(cur); changed {
 			switch {
-			case replaced:
-				s.comm = a.commReplace
 			case len(out) == 0:
 				s.comm = nil
+			case replaced:
+				s.comm = a.commReplace
 			default:
 				s.comm = &attr.Communities{Values: out}
 			}
@@ -150,10 +150,10 @@ func (a *setActions) apply(s *state, env Env, desc *[]string) {
 		}
 		if out, changed, replaced := a.large.apply(cur); changed {
 			switch {
-			case replaced:
-				s.large = a.largeReplace
 			case len(out) == 0:
 				s.large = nil
+			case replaced:
+				s.large = a.largeReplace
 			default:
 				s.large = &attr.LargeCommunities{Values: out}
 			}
@@ -167,10 +167,10 @@ func (a *setActions) apply(s *state, env Env, desc *[]string) {
 		}
 		if out, changed, replaced := a.ext.apply(cur); changed {
 			switch {
-			case replaced:
-				s.ext = a.extReplace
 			case len(out) == 0:
 				s.ext = nil
+			case replaced:
+				s.ext = a.extReplace
 			default:
 				s.ext = &attr.ExtCommunities{Values: out}
 			}
@@ -247,6 +247,7 @@ func joinValues[T any](vs []T) string {
 // duplicates; replace is nil unless given.
 type listAction[T comparable] struct {
 	add, remove, replace []T
+	removeAll            bool
 	cmp                  func(a, b T) int
 }
 
@@ -269,7 +270,7 @@ func compileList[C, T comparable](l *config.ListActions[C], conv func(C) (T, err
 		slices.SortFunc(out, cmp)
 		return slices.Compact(out), nil
 	}
-	a := &listAction[T]{cmp: cmp}
+	a := &listAction[T]{cmp: cmp, removeAll: l.RemoveAll}
 	var err error
 	if a.add, err = set("add", l.Add); err != nil {
 		return nil, err
@@ -280,8 +281,16 @@ func compileList[C, T comparable](l *config.ListActions[C], conv func(C) (T, err
 	if a.replace, err = set("replace", l.Replace); err != nil {
 		return nil, err
 	}
-	if a.replace != nil && (a.add != nil || a.remove != nil) {
-		return nil, fmt.Errorf("replace cannot be combined with add or remove")
+	if a.replace != nil && (a.add != nil || a.remove != nil || a.removeAll) {
+		return nil, fmt.Errorf("replace cannot be combined with add, remove or removeAll")
+	}
+	if a.removeAll {
+		// Everything goes, then add: the same as replacing with add
+		// (which may be empty: the attribute is then removed).
+		a.replace, a.add, a.remove = a.add, nil, nil
+		if a.replace == nil {
+			a.replace = []T{}
+		}
 	}
 	return a, nil
 }

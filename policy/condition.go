@@ -23,6 +23,7 @@ const (
 	condCommunities      = "communities"
 	condLargeCommunities = "largeCommunities"
 	condASPathRegex      = "asPathRegex"
+	condRPKI             = "rpki"
 )
 
 // conditions is a compiled Conditions; the zero value always holds. Each
@@ -41,6 +42,8 @@ type conditions struct {
 	pathLenMax   int
 	communities  []uint32              // sorted, no duplicates
 	large        []attr.LargeCommunity // sorted, no duplicates
+	hasRPKI      bool
+	rpki         RPKIState
 	regex        *regexp.Regexp
 	dfa          *pathDFA // regex as an automaton, when it has one (dfa.go)
 }
@@ -55,6 +58,17 @@ func compileConditions(c *config.Conditions) (conditions, error) {
 		if !slices.Contains(out.families, fam) {
 			out.families = append(out.families, fam)
 		}
+	}
+	switch c.RPKI {
+	case "":
+	case "valid":
+		out.hasRPKI, out.rpki = true, RPKIValid
+	case "invalid":
+		out.hasRPKI, out.rpki = true, RPKIInvalid
+	case "not-found":
+		out.hasRPKI, out.rpki = true, RPKINotFound
+	default:
+		return out, fmt.Errorf("rpki must be valid, invalid or not-found, got %q", c.RPKI)
 	}
 	if c.RouteType != "" {
 		t, err := parseRouteType(c.RouteType)
@@ -176,6 +190,9 @@ func (c *conditions) match(s *state) string {
 		if s.load(); s.large == nil || !anyIn(s.large.Values, c.large, cmpLarge) {
 			return condLargeCommunities
 		}
+	}
+	if c.hasRPKI && s.rpkiState() != c.rpki {
+		return condRPKI
 	}
 	if c.dfa != nil {
 		if s.load(); !c.dfa.matchPath(s.asPath) {

@@ -70,7 +70,22 @@ type Route struct {
 type Env struct {
 	// LocalAS is the speaker's own AS, which asPathPrepend prepends.
 	LocalAS uint32
+	// OriginValidation, when set, tells a route's RFC 6811 origin
+	// validation state from its prefix and origin AS (an RPKI-to-Router
+	// cache, RFC 8210, will provide it). Unset, every route is
+	// RPKINotFound.
+	OriginValidation func(prefix netip.Prefix, originAS uint32) RPKIState
 }
+
+// RPKIState is a route's origin validation state (RFC 6811 §2).
+type RPKIState uint8
+
+// The states.
+const (
+	RPKINotFound RPKIState = iota
+	RPKIValid
+	RPKIInvalid
+)
 
 // NextHopAction is what a policy asked for the next hop. The engine does
 // not know the session's addresses; the caller applies the directive.
@@ -180,7 +195,7 @@ func Compile(name string, spec *config.RoutePolicySpec) (*Policy, error) {
 				fail(err)
 			}
 			cs.cond = c
-			p.prefixDependent = p.prefixDependent || c.prefixes != nil || len(c.families) > 0
+			p.prefixDependent = p.prefixDependent || c.prefixes != nil || len(c.families) > 0 || c.hasRPKI
 			p.nextHopDependent = p.nextHopDependent || len(c.nextHop) > 0
 		}
 		switch st.Actions.Result {
@@ -260,6 +275,7 @@ func (p *Policy) eval(r *Route, env Env, tr *[]StatementTrace) Result {
 	var s state
 	s.r = r
 	s.p = p
+	s.env = env
 	res := Result{Attrs: r.Attrs}
 	for i := range p.stmts {
 		st := &p.stmts[i]

@@ -10,8 +10,9 @@ import (
 // needed, overlaid with the values set actions have put in their place. It
 // lives on Eval's stack; nothing in it is written back to the route.
 type state struct {
-	r *Route
-	p *Policy
+	r   *Route
+	p   *Policy
+	env Env
 
 	loaded bool
 	origin *attr.Origin
@@ -212,4 +213,18 @@ func (s *state) release() {
 		}
 		s.text = nil
 	}
+}
+
+// rpkiState is the route's origin validation state through Env's hook:
+// not-found without one, or without a prefix or an origin AS.
+func (s *state) rpkiState() RPKIState {
+	if s.env.OriginValidation == nil || !s.r.Prefix.IsValid() {
+		return RPKINotFound
+	}
+	s.load()
+	as, ok := s.asPath.OriginAS()
+	if !ok {
+		return RPKINotFound
+	}
+	return s.env.OriginValidation(s.r.Prefix, as)
 }
