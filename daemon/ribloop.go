@@ -63,6 +63,7 @@ type ribLoop struct {
 	groups   map[export.GroupKey]*groupState
 	trackAll bool
 	feeds    []*RouteFeed // route watchers (feed.go)
+	regroups []opRegroup  // moves waiting for the end of the round
 
 	ctx context.Context
 }
@@ -224,6 +225,7 @@ func (l *ribLoop) run(ctx context.Context) {
 				break round
 			}
 		}
+		l.regroupAll()
 		l.flush()
 	}
 }
@@ -460,28 +462,37 @@ func (l *ribLoop) up(op opUp) {
 
 // join puts a session in the group of its Config, creating the group (and
 // filling it from the Loc-RIB) when it is the first.
-func (l *ribLoop) join(rs *ribSource, cfg export.Config) {
+func (l *ribLoop) join(rs *ribSource, cfg export.Config) { l.joinAll([]*ribSource{rs}, cfg) }
+
+// joinAll puts sessions that share a Config in its group. A new group is
+// filled from the Loc-RIB once for all of them; an existing one sends each
+// its Adj-RIB-Out.
+func (l *ribLoop) joinAll(rss []*ribSource, cfg export.Config) {
 	key := cfg.Key()
 	gs := l.groups[key]
 	if gs != nil {
-		gs.members++
-		rs.group = gs
-		rs.n.group.Store(gs.g)
-		gs.g.Join(l.ctx, rs.member, false)
+		for _, rs := range rss {
+			gs.members++
+			rs.group = gs
+			rs.n.group.Store(gs.g)
+			gs.g.Join(l.ctx, rs.member, false)
+		}
 		return
 	}
 	l.flush() // the groups that exist get the pending changes first
 	ctx, cancel := context.WithCancel(l.ctx)
-	gs = &groupState{g: export.NewGroup(cfg, l.opts, nil), members: 1, cancel: cancel}
+	gs = &groupState{g: export.NewGroup(cfg, l.opts, nil), members: len(rss), cancel: cancel}
 	l.groups[key] = gs
-	rs.group = gs
-	rs.n.group.Store(gs.g)
 	l.d.wg.Add(1)
 	go func() {
 		defer l.d.wg.Done()
 		gs.g.Run(ctx)
 	}()
-	gs.g.Join(l.ctx, rs.member, true)
+	for _, rs := range rss {
+		rs.group = gs
+		rs.n.group.Store(gs.g)
+		gs.g.Join(l.ctx, rs.member, true)
+	}
 	l.setTrackAll()
 	l.fill(gs.g)
 	gs.g.Synced(l.ctx)
@@ -567,27 +578,67 @@ func (l *ribLoop) setTrackAll() {
 	}
 }
 
-// regroup moves a session to the group of a new Config (its export policy
-// changed) without resetting it: the new group sends its table, then
-// withdraws what the old one had sent and it does not send.
-func (l *ribLoop) regroup(op opRegroup) {
-	rs := l.srcs[op.n]
-	if rs == nil || rs.session != op.s || rs.group == nil || rs.group.g.Config().Key() == op.cfg.Key() {
+// regroup queues a session's move to the group of a new Config (its
+// export policy changed); the moves of one round are made together by
+// regroupAll, so that sessions moving to the same new group share its fill.
+func (l *ribLoop) regroup(op opRegroup) { l.regroups = append(l.regroups, op) }
+
+// regroupAll moves sessions to their new groups without resetting them:
+// each new group sends its table, then withdraws what the session's old
+// group had sent and it does not send.
+func (l *ribLoop) regroupAll() {
+	ops := l.regroups
+	l.regroups = nil
+	if len(ops) == 0 {
 		return
 	}
-	l.flush() // the old group first sends what is pending
-	had, ok := rs.group.g.Snapshot(l.ctx, nlri.Family{}, netip.Prefix{})
-	if !ok {
-		return
+	l.flush() // the old groups first send what is pending
+	snaps := map[*export.Group][]export.Advertised{}
+	type move struct {
+		rs  *ribSource
+		cfg export.Config
 	}
-	if had == nil {
-		had = []export.Advertised{}
+	var moves []move
+	last := map[*neighbor]int{} // a neighbour moved twice in a round moves once, as last asked
+	for i, op := range ops {
+		last[op.n] = i
 	}
-	l.leave(rs)
-	rs.member = &export.Member{S: rs.member.S, Families: rs.member.Families, EnhancedRefresh: rs.member.EnhancedRefresh,
-		Replacing: had}
-	l.join(rs, op.cfg)
-	op.n.log.Info("export policy changed: the session's routes were recomputed without a reset", "routes-before", len(had))
+	for i, op := range ops {
+		rs := l.srcs[op.n]
+		if last[op.n] != i || rs == nil || rs.session != op.s || rs.group == nil || rs.group.g.Config().Key() == op.cfg.Key() {
+			continue
+		}
+		old := rs.group.g
+		had, ok := snaps[old]
+		if !ok {
+			if had, ok = old.Snapshot(l.ctx, nlri.Family{}, netip.Prefix{}); !ok {
+				continue
+			}
+			if had == nil {
+				had = []export.Advertised{}
+			}
+			snaps[old] = had
+		}
+		l.leave(rs)
+		rs.member = &export.Member{S: rs.member.S, Families: rs.member.Families, EnhancedRefresh: rs.member.EnhancedRefresh,
+			Replacing: had}
+		moves = append(moves, move{rs, op.cfg})
+		op.n.log.Info("export policy changed: the session's routes are recomputed without a reset", "routes-before", len(had))
+	}
+	byKey := map[export.GroupKey][]*ribSource{}
+	cfgs := map[export.GroupKey]export.Config{}
+	var order []export.GroupKey
+	for _, m := range moves {
+		k := m.cfg.Key()
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+			cfgs[k] = m.cfg
+		}
+		byKey[k] = append(byKey[k], m.rs)
+	}
+	for _, k := range order {
+		l.joinAll(byKey[k], cfgs[k])
+	}
 }
 
 // leave takes a session out of its group; the last member closes it.
