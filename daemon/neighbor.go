@@ -46,6 +46,9 @@ type neighbor struct {
 	group     atomic.Pointer[export.Group] // the session's update group, set by the RIB loop
 
 	establishedCount atomic.Uint64
+	// limitDown is set while the session is down for too many prefixes
+	// (maxprefix.go); an operator's enable clears it.
+	limitDown atomic.Bool
 
 	monMu     sync.Mutex // guards the last* fields (the monitor, and a removal's final look)
 	lastState peer.State
@@ -130,11 +133,13 @@ func (n *neighbor) session() *peer.Session { return n.sess.Load() }
 // shutdown closes the session with Cease / Administrative Shutdown (a Hard
 // Reset when the N bit was exchanged, RFC 8538) and keeps it down.
 func (n *neighbor) shutdown(message string) {
+	n.limitDown.Store(false)
 	n.p.Shutdown(message)
 }
 
 // enable undoes shutdown.
 func (n *neighbor) enable() {
+	n.limitDown.Store(false)
 	n.p.Enable()
 }
 

@@ -129,9 +129,6 @@ func unsupported(spec *config.BGPPeerSpec) string {
 // act on yet, for a warning.
 func ignoredFields(spec *config.BGPPeerSpec) []string {
 	var out []string
-	if spec.MaxPrefixes != 0 || len(spec.MaxPrefixesPerFamily) > 0 {
-		out = append(out, "maxPrefixes (not enforced)")
-	}
 	return out
 }
 

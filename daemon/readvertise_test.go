@@ -15,6 +15,7 @@ import (
 
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
+	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/iana"
 )
 
@@ -332,5 +333,41 @@ func TestSoftReconfigurationInbound(t *testing.T) {
 	rs := b.routes(RouteQuery{Peer: l.ip(1), Received: true})
 	if len(rs) != 2 {
 		t.Errorf("received: %q", routeTexts(rs))
+	}
+}
+
+// A peer past its prefix limit is closed with Cease / Maximum Number of
+// Prefixes Reached and comes back after maxPrefixesRestart; another peer
+// is not touched.
+func TestMaxPrefixes(t *testing.T) {
+	l := newLab(t)
+	l.start("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"},
+		"10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24", "10.1.3.0/24"))
+	c := l.start("c", speakerConfig(65003, "{{A3}}", "10.0.0.3", "", []string{"{{A2}}|65002"}, "10.3.0.0/24"))
+	b := l.start("b", speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{
+		"{{A1}}|65001|maxPrefixes: 3, maxPrefixesRestart: 1s", "{{A3}}|65003|maxPrefixes: 3"}))
+	_ = c
+	eventually(t, 20*time.Second, func() (bool, string) {
+		st := b.neighbor(l.ip(1)).Status
+		r := st.LastSent
+		if r == nil {
+			return false, "no NOTIFICATION sent to A yet"
+		}
+		w := wire.Notification{Code: r.Code, Subcode: r.Subcode, Data: r.Data}
+		code, sub := r.Code, r.Subcode
+		if c, s, _, ok := w.HardResetInner(); ok {
+			code, sub = c, s
+		}
+		return code == iana.NotifCease && sub == uint8(iana.CeaseMaxPrefixesReached), "B sent A " + w.String()
+	})
+	// It comes back by itself (and goes down again: A still sends four).
+	eventually(t, 20*time.Second, func() (bool, string) {
+		n := b.neighbor(l.ip(1)).EstablishedCount
+		return n >= 2, fmt.Sprintf("established %d times", n)
+	})
+	// C, within its limit, stays up with its route.
+	b.waitRoute("10.3.0.0/24", "C's route", func(rs []Route) bool { return len(rs) == 1 })
+	if n := b.neighbor(l.ip(3)); n.EstablishedCount != 1 || n.Status.State != peer.Established {
+		t.Errorf("C: established %d times, %s", n.EstablishedCount, n.Status.State)
 	}
 }

@@ -82,6 +82,9 @@ type ribSource struct {
 	member    *export.Member
 	group     *groupState
 	withdrawn uint64 // withdrawn NLRI received
+	// limitWarned records the prefix limits whose warning threshold is
+	// crossed (maxprefix.go), so that the warning is logged once.
+	limitWarned map[string]bool
 }
 
 type groupState struct {
@@ -264,7 +267,7 @@ func (l *ribLoop) handle(op any) {
 func (l *ribLoop) source(n *neighbor) *ribSource {
 	rs := l.srcs[n]
 	if rs == nil {
-		rs = &ribSource{n: n, id: l.addSource(&rib.Source{Addr: n.key.Addr}), rejected: map[rejKey]rejected{},
+		rs = &ribSource{n: n, limitWarned: map[string]bool{}, id: l.addSource(&rib.Source{Addr: n.key.Addr}), rejected: map[rejKey]rejected{},
 			staleFams: map[nlri.Family]bool{}}
 		l.srcs[n] = rs
 	}
@@ -295,6 +298,7 @@ func (l *ribLoop) routes(op opRoutes) {
 			l.sweepFamily(op.n, rs, f)
 		}
 	}
+	l.checkLimits(op.n, rs)
 	l.publish(op.n, rs)
 }
 
@@ -668,7 +672,7 @@ func (l *ribLoop) leave(rs *ribSource) {
 // time.
 func (l *ribLoop) down(op opDown) {
 	rs := l.source(op.n)
-	if rs.session != op.s {
+	if rs.session != op.s && !(rs.session == nil && rs.group != nil) {
 		return
 	}
 	rs.session = nil

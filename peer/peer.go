@@ -34,6 +34,7 @@ package peer
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,7 @@ import (
 	"github.com/godwit-bgp/godwit/transport"
 	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/iana"
+	"github.com/godwit-bgp/godwit/wire/nlri"
 )
 
 // Handler is what the layer above (the RIB) provides. Its methods for one
@@ -195,6 +197,8 @@ type command struct {
 	op      string // "start", "shutdown", "reset", "update", "stop"
 	hardSub iana.CeaseSubcode
 	message string
+	fam     nlri.Family // maxprefix
+	limit   uint32      // maxprefix
 	cfg     Config
 	hard    bool
 	reply   chan error
@@ -226,6 +230,14 @@ func (p *Peer) Stop(sub iana.CeaseSubcode, hard bool) {
 // Shutdown administratively stops the session with an RFC 9003 message and
 // keeps it down until Enable.
 func (p *Peer) Shutdown(message string) { p.command(command{op: "shutdown", message: message}) }
+
+// MaxPrefixes closes the session with Cease / Maximum Number of Prefixes
+// Reached (RFC 4486 §4: the data is the family and the limit), sent as a
+// Hard Reset when both sides set the N bit (RFC 8538 §5), and keeps it
+// down until Enable; the status says why.
+func (p *Peer) MaxPrefixes(f nlri.Family, limit uint32) {
+	p.command(command{op: "maxprefix", fam: f, limit: limit})
+}
 
 // Enable starts a shut-down peer.
 func (p *Peer) Enable() { p.command(command{op: "start"}) }
@@ -346,6 +358,12 @@ func (p *Peer) handleCommand(cmd command) bool {
 		p.stats.setAdmin(true, cmd.message)
 		n := wire.NewShutdown(iana.CeaseAdministrativeShutdown, cmd.message)
 		p.stopAll(Event{Type: ManualStop, Code: n.Code, Subcode: n.Subcode, Data: n.Data})
+	case "maxprefix":
+		p.stats.setAdmin(true, fmt.Sprintf("maximum number of prefixes reached (%d, %s)", cmd.limit, cmd.fam))
+		data := binary.BigEndian.AppendUint16(nil, uint16(cmd.fam.AFI))
+		data = append(data, byte(cmd.fam.SAFI))
+		data = binary.BigEndian.AppendUint32(data, cmd.limit)
+		p.stopAll(Event{Type: ManualStop, Code: iana.NotifCease, Subcode: uint8(iana.CeaseMaxPrefixesReached), Data: data})
 	case "reset":
 		n := wire.NewShutdown(iana.CeaseAdministrativeReset, cmd.message)
 		p.stopAll(Event{Type: AutomaticStop, Code: n.Code, Subcode: n.Subcode, Data: n.Data})
