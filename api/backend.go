@@ -74,6 +74,32 @@ type Backend interface {
 	// unknown neighbour NeighborNotFound(peer); no path is an empty (or
 	// nil) slice and a nil error.
 	TestPolicy(ctx context.Context, name string, prefix netip.Prefix, peer netip.Addr) ([]PolicyTestResult, error)
+
+	// Announcements is called for GET /v1/announcements and returns every
+	// prefix the speaker originates, from the configuration and added at
+	// run time, in any order (the Server sorts them by prefix). A runtime
+	// announcement that a configured one shadows is not listed (it is not
+	// originated). None is an empty (or nil) slice, not an error.
+	Announcements(ctx context.Context) ([]Announcement, error)
+
+	// AddAnnouncement is called for POST /v1/announcements. The Server
+	// has normalised req (AnnouncementRequest.Normalize): Prefix is a
+	// canonical CIDR prefix without host bits. It originates the prefix
+	// with req's attributes, replacing a runtime announcement of the same
+	// prefix, and returns the announcement as stored (ShadowedBy set when
+	// a configured Announcement originates the prefix instead) and
+	// whether it is new (false when it replaced one). A community the
+	// Backend cannot read is BadRequest. It returns once the route has
+	// been handed to the RIB, not when peers have it.
+	AddAnnouncement(ctx context.Context, req AnnouncementRequest) (a Announcement, created bool, err error)
+
+	// DeleteAnnouncement is called for DELETE /v1/announcements and
+	// removes the runtime announcement of prefix (masked), withdrawing
+	// its route unless a configured Announcement originates it too. With
+	// no runtime announcement of prefix it returns
+	// AnnouncementNotFound: configured ones change in the configuration
+	// only.
+	DeleteAnnouncement(ctx context.Context, prefix netip.Prefix) (AnnouncementDeleted, error)
 }
 
 // Families lists the address families, spelt as in BGPPeer.families.

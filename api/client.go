@@ -278,6 +278,52 @@ func (c *Client) TestPolicy(ctx context.Context, name string, prefix netip.Prefi
 	return out, nil
 }
 
+// Announcements returns every prefix the speaker originates, sorted by
+// prefix; never nil.
+func (c *Client) Announcements(ctx context.Context) ([]Announcement, error) {
+	as := []Announcement{}
+	err := c.get(ctx, "/v1/announcements", &as)
+	if as == nil {
+		as = []Announcement{}
+	}
+	return as, err
+}
+
+// AddAnnouncement originates req.Prefix with req's attributes, replacing a
+// runtime announcement of the same prefix. It returns the announcement as
+// the daemon stored it and whether it is new (the daemon answered 201
+// Created) rather than a replacement. A bad prefix or attribute is an
+// *Error with status 400.
+func (c *Client) AddAnnouncement(ctx context.Context, req AnnouncementRequest) (Announcement, bool, error) {
+	var a Announcement
+	resp, err := c.do(ctx, http.MethodPost, "/v1/announcements", nil, req)
+	if err != nil {
+		return a, false, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		return a, false, c.readFailed(ctx, err)
+	}
+	return a, resp.StatusCode == http.StatusCreated, nil
+}
+
+// DeleteAnnouncement removes the runtime announcement of prefix; without
+// one it is an *Error with status 404 (IsNotFound).
+func (c *Client) DeleteAnnouncement(ctx context.Context, prefix netip.Prefix) (AnnouncementDeleted, error) {
+	var d AnnouncementDeleted
+	v := url.Values{}
+	v.Set("prefix", prefix.String())
+	resp, err := c.do(ctx, http.MethodDelete, "/v1/announcements", v, nil)
+	if err != nil {
+		return d, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		return d, c.readFailed(ctx, err)
+	}
+	return d, nil
+}
+
 // Routes calls emit for every path that matches q, as the daemon streams
 // them; no path in memory waits for the next. When emit returns an error
 // the stream is abandoned (the daemon sees the client go) and Routes

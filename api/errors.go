@@ -58,6 +58,22 @@ func PolicyNotFound(name string) error {
 	}
 }
 
+// AnnouncementNotFound is the error for deleting a prefix that has no
+// runtime announcement (404). configuredBy, when set, names the configured
+// Announcement that originates the prefix: those change in the
+// configuration, not through the API.
+func AnnouncementNotFound(prefix netip.Prefix, configuredBy string) error {
+	hint := "`godwit announce list` shows what is announced; configured Announcements are changed in the configuration file"
+	if configuredBy != "" {
+		hint = fmt.Sprintf("it is announced by the configured Announcement %q: change or remove it in the configuration file", configuredBy)
+	}
+	return &Error{
+		Status:  http.StatusNotFound,
+		Message: "no runtime announcement of " + prefix.String(),
+		Hint:    hint,
+	}
+}
+
 // NotFound is the error for any other missing thing, a VRF for instance
 // (404).
 func NotFound(message, hint string) error {

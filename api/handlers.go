@@ -35,6 +35,7 @@ import (
 //	GET  /v1/config/status               ConfigStatus
 //	GET  /v1/policies/{name}/test?prefix=&peer=
 //	                                     [PolicyTestResult] (a JSON array, [] for no path)
+//	GET, POST, DELETE /v1/announcements  the route-injection API (announce.go)
 const (
 	contentJSON   = "application/json"
 	contentNDJSON = "application/x-ndjson"
@@ -61,6 +62,9 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /v1/watch", s.handleWatch)
 	mux.HandleFunc("GET /v1/config/status", s.handleConfigStatus)
 	mux.HandleFunc("GET /v1/policies/{name}/test", s.handlePolicyTest)
+	mux.HandleFunc("GET /v1/announcements", s.handleAnnouncements)
+	mux.HandleFunc("POST /v1/announcements", s.handleAddAnnouncement)
+	mux.HandleFunc("DELETE /v1/announcements", s.handleDeleteAnnouncement)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.handleUnknown(mux, w, r) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.enter() {
@@ -173,17 +177,25 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) handleUnknown(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
 	// The catch-all also catches a known path with the wrong method.
-	for _, m := range []string{http.MethodGet, http.MethodPost} {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
 		if m == r.Method {
 			continue
 		}
 		probe := r.Clone(r.Context())
 		probe.Method = m
 		if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
-			w.Header().Set("Allow", m)
-			s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Message: fmt.Sprintf("%s %s: method not allowed", r.Method, r.URL.Path), Hint: "use " + m})
-			return
+			allowed = append(allowed, m)
 		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		hint := "use " + allowed[0]
+		if n := len(allowed); n > 1 {
+			hint = "use " + strings.Join(allowed[:n-1], ", ") + " or " + allowed[n-1]
+		}
+		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Message: fmt.Sprintf("%s %s: method not allowed", r.Method, r.URL.Path), Hint: hint})
+		return
 	}
 	s.writeError(w, r, &Error{Status: http.StatusNotFound, Message: fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path), Hint: "this godwitd serves API " + APIVersion})
 }
@@ -298,13 +310,18 @@ func (s *Server) handleNeighborAction(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	info, _ := r.Context().Value(connInfoKey{}).(*connInfo)
-	uid := -1
-	if info != nil && info.hasCred {
-		uid = info.uid
-	}
-	s.log.Info("neighbor action", "neighbor", addr.String(), "action", string(action), "message", req.Message, "uid", uid)
+	s.log.Info("neighbor action", "neighbor", addr.String(), "action", string(action), "message", req.Message, "uid", requestUID(r))
 	s.writeJSON(w, r, http.StatusOK, ActionResult{Address: addr.String(), Action: action, Message: req.Message})
+}
+
+// requestUID is the user id of the process that sent r over the Unix
+// socket, for the log lines of requests that change something; -1 when it
+// is not known (TCP).
+func requestUID(r *http.Request) int {
+	if info, _ := r.Context().Value(connInfoKey{}).(*connInfo); info != nil && info.hasCred {
+		return info.uid
+	}
+	return -1
 }
 
 func (s *Server) handleConfigStatus(w http.ResponseWriter, r *http.Request) {

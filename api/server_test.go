@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
@@ -70,6 +72,31 @@ func TestEndpoints(t *testing.T) {
 		{"policy_test_no_prefix", "GET", "/v1/policies/from-router/test", ""},
 		{"policy_test_unknown_parameter", "GET", "/v1/policies/from-router/test?prefix=10.2.0.0/16&vrf=blue", ""},
 		{"policy_test_wrong_method", "POST", "/v1/policies/from-router/test?prefix=10.2.0.0/16", ""},
+		{"announcements", "GET", "/v1/announcements", ""},
+		{"announcement_add", "POST", "/v1/announcements",
+			`{"prefix": "203.0.113.0/24", "communities": ["65010:7", "no-export"], "largeCommunities": ["65010:7:8"], "localPreference": 150, "med": 5}`},
+		{"announcement_replace", "POST", "/v1/announcements", `{"prefix": "198.51.100.7/32"}`},
+		{"announcement_shadowed", "POST", "/v1/announcements", `{"prefix": "172.31.254.0/26", "communities": ["65010:1"]}`},
+		{"announcements_changed", "GET", "/v1/announcements", ""},
+		{"announcement_delete", "DELETE", "/v1/announcements?prefix=203.0.113.0/24", ""},
+		{"announcement_delete_again", "DELETE", "/v1/announcements?prefix=203.0.113.0/24", ""},
+		{"announcement_delete_shadowed", "DELETE", "/v1/announcements?prefix=172.31.254.0/26", ""},
+		{"announcement_delete_configured", "DELETE", "/v1/announcements?prefix=172.31.254.0/26", ""},
+		{"announcement_delete_no_prefix", "DELETE", "/v1/announcements", ""},
+		{"announcement_delete_host_bits", "DELETE", "/v1/announcements?prefix=10.9.0.1/24", ""},
+		{"announcement_delete_unknown_parameter", "DELETE", "/v1/announcements?prefix=10.9.0.0/24&vrf=blue", ""},
+		{"announcement_bad_prefix", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/33"}`},
+		{"announcement_address", "POST", "/v1/announcements", `{"prefix": "10.9.0.1"}`},
+		{"announcement_host_bits", "POST", "/v1/announcements", `{"prefix": "10.9.0.1/24"}`},
+		{"announcement_no_prefix", "POST", "/v1/announcements", `{"communities": ["65010:1"]}`},
+		{"announcement_no_body", "POST", "/v1/announcements", ""},
+		{"announcement_bad_community", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24", "communities": ["65010:70000"]}`},
+		{"announcement_bad_large_community", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24", "largeCommunities": ["65010:1"]}`},
+		{"announcement_bad_local_preference", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24", "localPreference": -1}`},
+		{"announcement_bad_communities", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24", "communities": "65010:1"}`},
+		{"announcement_unknown_field", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24", "vrf": "blue"}`},
+		{"announcement_two_values", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24"} {"prefix": "10.9.1.0/24"}`},
+		{"announcements_wrong_method", "PUT", "/v1/announcements", ""},
 		{"unknown_endpoint", "GET", "/v1/bogus", ""},
 		{"wrong_method", "POST", "/v1/status", ""},
 	}
@@ -125,6 +152,111 @@ func TestContractArrays(t *testing.T) {
 	}
 	if got := rawDo(t, sock, "GET", "/v1/config/status", "").body; !bytes.Contains(got, []byte(`"resources":[],`)) || !bytes.Contains(got, []byte(`"errors":[]`)) {
 		t.Errorf("config status %s has null lists", got)
+	}
+	if got := rawDo(t, sock, "GET", "/v1/announcements", "").body; string(got) != "[]\n" {
+		t.Errorf("announcements with none = %q, want []", got)
+	}
+	got = rawDo(t, sock, "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24"}`).body
+	for _, field := range []string{`"communities":[]`, `"largeCommunities":[]`} {
+		if !bytes.Contains(got, []byte(field)) {
+			t.Errorf("announcement %s lacks %s", got, field)
+		}
+	}
+	for _, field := range []string{`localPreference`, `med`, `shadowedBy`} {
+		if bytes.Contains(got, []byte(field)) {
+			t.Errorf("announcement %s has %s, which is not set", got, field)
+		}
+	}
+}
+
+// TestClientAnnouncements runs the Client's announcement methods against
+// the sample backend.
+func TestClientAnnouncements(t *testing.T) {
+	checkLeaks(t)
+	srv := apitest.Serve(t, apitest.Sample())
+	c, err := api.NewClient(srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	prefixes := func() []string {
+		t.Helper()
+		as, err := c.Announcements(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range as {
+			out = append(out, a.Prefix)
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"172.31.254.0/26", "198.51.100.7/32", "2001:db8:42::/64"}, prefixes()); diff != "" {
+		t.Errorf("announcements not sorted by prefix (-want +got):\n%s", diff)
+	}
+
+	lp := uint32(300)
+	req := api.AnnouncementRequest{Prefix: "10.9.0.0/24", Communities: []string{"65010:9", "blackhole"}, LocalPreference: &lp}
+	a, created, err := c.AddAnnouncement(ctx, req)
+	want := api.Announcement{Prefix: "10.9.0.0/24", Announcement: "api:10.9.0.0/24", Runtime: true,
+		Communities: []string{"65010:9", "65535:666"}, LocalPreference: &lp}
+	if err != nil || !created {
+		t.Fatalf("AddAnnouncement: created %v, %v", created, err)
+	}
+	if diff := cmp.Diff(want, a, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("AddAnnouncement (-want +got):\n%s", diff)
+	}
+	if _, created, err := c.AddAnnouncement(ctx, req); err != nil || created {
+		t.Errorf("adding it again: created %v, %v; want a replacement", created, err)
+	}
+	if diff := cmp.Diff([]string{"10.9.0.0/24", "172.31.254.0/26", "198.51.100.7/32", "2001:db8:42::/64"}, prefixes()); diff != "" {
+		t.Errorf("after the add (-want +got):\n%s", diff)
+	}
+
+	var e *api.Error
+	_, _, err = c.AddAnnouncement(ctx, api.AnnouncementRequest{Prefix: "10.9.0.1/24"})
+	if !errors.As(err, &e) || e.Status != 400 || err.Error() != "prefix 10.9.0.1/24 has host bits set; did you mean 10.9.0.0/24?" {
+		t.Errorf("host bits: %v", err)
+	}
+	_, _, err = c.AddAnnouncement(ctx, api.AnnouncementRequest{Prefix: "10.9.0.0/24", Communities: []string{"no-such"}})
+	if !errors.As(err, &e) || e.Status != 400 || e.Message != `bad community "no-such"` {
+		t.Errorf("bad community: %v", err)
+	}
+
+	d, err := c.DeleteAnnouncement(ctx, netip.MustParsePrefix("10.9.0.0/24"))
+	if err != nil || d != (api.AnnouncementDeleted{Prefix: "10.9.0.0/24", Announcement: "api:10.9.0.0/24"}) {
+		t.Errorf("DeleteAnnouncement = %+v, %v", d, err)
+	}
+	_, err = c.DeleteAnnouncement(ctx, netip.MustParsePrefix("10.9.0.0/24"))
+	if !api.IsNotFound(err) || !strings.HasPrefix(err.Error(), "no runtime announcement of 10.9.0.0/24; ") {
+		t.Errorf("second delete: %v", err)
+	}
+	_, err = c.DeleteAnnouncement(ctx, netip.MustParsePrefix("172.31.254.0/26"))
+	if !api.IsNotFound(err) || !strings.Contains(err.Error(), `configured Announcement "pod-cidr"`) {
+		t.Errorf("delete of a configured announcement: %v", err)
+	}
+}
+
+// TestMethodNotAllowed checks the Allow header lists every method a path
+// takes.
+func TestMethodNotAllowed(t *testing.T) {
+	checkLeaks(t)
+	srv := apitest.Serve(t, apitest.Sample())
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", srv.Addr().Address)
+	}}}
+	defer hc.CloseIdleConnections()
+	for path, want := range map[string]string{"/v1/announcements": "GET, POST, DELETE", "/v1/status": "GET"} {
+		req, _ := http.NewRequest(http.MethodPut, "http://godwitd"+path, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != want {
+			t.Errorf("PUT %s: %d, Allow %q; want 405, Allow %q", path, resp.StatusCode, resp.Header.Get("Allow"), want)
+		}
 	}
 }
 

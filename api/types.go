@@ -555,3 +555,71 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// Announcement is one prefix this speaker originates (GET
+// /v1/announcements answers a JSON array of them, sorted by prefix), from
+// an Announcement resource of the configuration or added at run time
+// through the API (POST /v1/announcements), which is how other
+// controllers on the node inject routes.
+type Announcement struct {
+	// Prefix is the originated prefix (CIDR).
+	Prefix string `json:"prefix"`
+	// Announcement names where the prefix comes from: the Announcement
+	// resource's name, or "api:PREFIX" for a runtime announcement.
+	Announcement string `json:"announcement"`
+	// Runtime marks an announcement added through the API. Runtime
+	// announcements are not saved: they last until they are deleted or
+	// godwitd stops.
+	Runtime bool `json:"runtime"`
+	// Communities are the RFC 1997 communities the route carries, as
+	// "a:b" (well-known ones too, as in Route); LargeCommunities the RFC
+	// 8092 ones as "a:b:c".
+	Communities      []string `json:"communities"`
+	LargeCommunities []string `json:"largeCommunities"`
+	// LocalPreference and MED are set on the route when given; omitted
+	// otherwise.
+	LocalPreference *uint32 `json:"localPreference,omitempty"`
+	MED             *uint32 `json:"med,omitempty"`
+	// ShadowedBy is set, in the answer of POST /v1/announcements only,
+	// when a configured Announcement of that name originates the same
+	// prefix: it wins over the runtime one, which takes effect only once
+	// the configuration stops announcing the prefix.
+	ShadowedBy string `json:"shadowedBy,omitempty"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null.
+func (a Announcement) MarshalJSON() ([]byte, error) {
+	type plain Announcement
+	p := plain(a)
+	p.Communities = nonNil(p.Communities)
+	p.LargeCommunities = nonNil(p.LargeCommunities)
+	return json.Marshal(p)
+}
+
+// AnnouncementRequest is the body of POST /v1/announcements: a prefix to
+// originate at run time and the attributes its route gets. It replaces a
+// runtime announcement of the same prefix.
+type AnnouncementRequest struct {
+	// Prefix is a CIDR prefix without host bits (required).
+	Prefix string `json:"prefix"`
+	// Communities are RFC 1997 communities, "a:b" (each part 0..65535)
+	// or a well-known name such as no-export; LargeCommunities RFC 8092
+	// ones, "a:b:c".
+	Communities      []string `json:"communities,omitempty"`
+	LargeCommunities []string `json:"largeCommunities,omitempty"`
+	// LocalPreference and MED, when given, are set on the route.
+	LocalPreference *uint32 `json:"localPreference,omitempty"`
+	MED             *uint32 `json:"med,omitempty"`
+}
+
+// AnnouncementDeleted is the answer of DELETE /v1/announcements.
+type AnnouncementDeleted struct {
+	// Prefix is the prefix whose runtime announcement was deleted;
+	// Announcement its name ("api:PREFIX").
+	Prefix       string `json:"prefix"`
+	Announcement string `json:"announcement"`
+	// ShadowedBy is set when a configured Announcement of that name
+	// originates the prefix: its route stays. Otherwise the route has
+	// been withdrawn.
+	ShadowedBy string `json:"shadowedBy,omitempty"`
+}

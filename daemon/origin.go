@@ -77,7 +77,13 @@ func (d *Daemon) rebuildOriginsLocked() {
 		for _, p := range spec.Prefixes {
 			p = p.Masked()
 			if other := next.byPrefix[p]; other != nil {
-				d.log.Warn("prefix announced twice; the first Announcement's attributes are used", "prefix", p, "announcement", name, "first", other.name)
+				if runtime {
+					// Shadowed by the configuration: the API told the
+					// caller when it added it.
+					d.log.Debug("runtime announcement shadowed by a configured one", "prefix", p, "announcement", other.name)
+				} else {
+					d.log.Warn("prefix announced twice; the first Announcement's attributes are used", "prefix", p, "announcement", name, "first", other.name)
+				}
 				continue
 			}
 			next.byPrefix[p] = o

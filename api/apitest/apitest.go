@@ -2,11 +2,13 @@ package apitest
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +44,12 @@ type Backend struct {
 	// peer not in NeighborList is a 404), without one the best path's. A
 	// name not in the map is a 404.
 	PolicyTests map[string][]api.PolicyTestResult
+	// Announced are the announcements at the start: configured ones and,
+	// with Runtime set, ones added through the API. AddAnnouncement and
+	// DeleteAnnouncement change a copy of it, which Announcements lists;
+	// a runtime announcement of a prefix that a configured one has is
+	// kept but not listed (it is shadowed).
+	Announced []api.Announcement
 	// Changes feeds Watch after its snapshot; nil means no changes.
 	Changes chan api.Event
 	// Err, when set, is returned by every method.
@@ -51,6 +59,7 @@ type Backend struct {
 	actions    []ActionCall
 	queries    []api.RouteQuery
 	watchEnded chan error
+	anns       []api.Announcement // nil until the first call: Announced
 }
 
 // ActionCall is one recorded NeighborAction call.
@@ -334,3 +343,128 @@ func (w testWriter) Write(b []byte) (int, error) {
 
 // Epoch is the fixed time the sample data is built around.
 var Epoch = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// announcementsLocked returns the current announcements; b.mu is held.
+func (b *Backend) announcementsLocked() []api.Announcement {
+	if b.anns == nil {
+		b.anns = append([]api.Announcement{}, b.Announced...)
+	}
+	return b.anns
+}
+
+// configuredLocked names the configured announcement of prefix, if any;
+// b.mu is held.
+func (b *Backend) configuredLocked(prefix string) string {
+	for _, a := range b.announcementsLocked() {
+		if !a.Runtime && a.Prefix == prefix {
+			return a.Announcement
+		}
+	}
+	return ""
+}
+
+// Announcements lists Announced as changed since, without the shadowed
+// runtime announcements.
+func (b *Backend) Announcements(ctx context.Context) ([]api.Announcement, error) {
+	if b.Err != nil {
+		return nil, b.Err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []api.Announcement
+	for _, a := range b.announcementsLocked() {
+		if a.Runtime && b.configuredLocked(a.Prefix) != "" {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// AddAnnouncement stores req as a runtime announcement, checking and
+// writing its communities as godwitd does (a:b or a well-known name, a:b:c
+// for large ones).
+func (b *Backend) AddAnnouncement(ctx context.Context, req api.AnnouncementRequest) (api.Announcement, bool, error) {
+	if b.Err != nil {
+		return api.Announcement{}, false, b.Err
+	}
+	var communities []string
+	for _, c := range req.Communities {
+		ab, ok := community(c)
+		if !ok {
+			return api.Announcement{}, false, api.BadRequest(fmt.Sprintf("bad community %q", c), "give a:b (each part 0..65535) or a well-known name such as no-export")
+		}
+		communities = append(communities, ab)
+	}
+	for _, c := range req.LargeCommunities {
+		if !validLargeCommunity(c) {
+			return api.Announcement{}, false, api.BadRequest(fmt.Sprintf("bad large community %q", c), "give a:b:c (each part 0..4294967295)")
+		}
+	}
+	a := api.Announcement{
+		Prefix: req.Prefix, Announcement: "api:" + req.Prefix, Runtime: true,
+		Communities: communities, LargeCommunities: slices.Clone(req.LargeCommunities),
+		LocalPreference: req.LocalPreference, MED: req.MED,
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	anns := b.announcementsLocked()
+	created := true
+	anns = slices.DeleteFunc(anns, func(old api.Announcement) bool {
+		if old.Runtime && old.Prefix == a.Prefix {
+			created = false
+			return true
+		}
+		return false
+	})
+	b.anns = append(anns, a)
+	a.ShadowedBy = b.configuredLocked(a.Prefix)
+	return a, created, nil
+}
+
+// DeleteAnnouncement removes the runtime announcement of prefix.
+func (b *Backend) DeleteAnnouncement(ctx context.Context, prefix netip.Prefix) (api.AnnouncementDeleted, error) {
+	if b.Err != nil {
+		return api.AnnouncementDeleted{}, b.Err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	text := prefix.Masked().String()
+	anns := b.announcementsLocked()
+	n := len(anns)
+	b.anns = slices.DeleteFunc(anns, func(a api.Announcement) bool { return a.Runtime && a.Prefix == text })
+	configured := b.configuredLocked(text)
+	if len(b.anns) == n {
+		return api.AnnouncementDeleted{}, api.AnnouncementNotFound(prefix.Masked(), configured)
+	}
+	return api.AnnouncementDeleted{Prefix: text, Announcement: "api:" + text, ShadowedBy: configured}, nil
+}
+
+// wellKnownCommunities are the names godwitd reads, and the "a:b" it
+// answers with.
+var wellKnownCommunities = map[string]string{
+	"graceful-shutdown": "65535:0", "accept-own": "65535:1", "llgr-stale": "65535:6", "no-llgr": "65535:7",
+	"blackhole": "65535:666", "no-export": "65535:65281", "no-advertise": "65535:65282",
+	"no-export-subconfed": "65535:65283", "no-peer": "65535:65284",
+}
+
+// community checks a community and returns it as godwitd writes it.
+func community(s string) (string, bool) {
+	if ab, ok := wellKnownCommunities[s]; ok {
+		return ab, true
+	}
+	hi, lo, ok := strings.Cut(s, ":")
+	a, err1 := strconv.ParseUint(hi, 10, 16)
+	b, err2 := strconv.ParseUint(lo, 10, 16)
+	return fmt.Sprintf("%d:%d", a, b), ok && err1 == nil && err2 == nil
+}
+
+func validLargeCommunity(s string) bool {
+	parts := strings.Split(s, ":")
+	for _, p := range parts {
+		if _, err := strconv.ParseUint(p, 10, 32); err != nil {
+			return false
+		}
+	}
+	return len(parts) == 3
+}

@@ -11,9 +11,10 @@ import (
 // router ID 10.0.1.10, a top-of-rack router (10.0.1.2, AS 65100), three
 // mesh and reflector-client neighbours in various states, an IPv6 session,
 // a handful of routes (ECMP, an AS_SET, a local announcement, a VPN
-// route), a VRF "blue" and the results of testing two RoutePolicies,
-// from-router and only-pods, over some of the routes. Every time is
-// relative to Epoch, so goldens are stable.
+// route), a VRF "blue", the results of testing two RoutePolicies,
+// from-router and only-pods, over some of the routes, and three
+// announcements (the configured pod-cidr, two added through the API).
+// Every time is relative to Epoch, so goldens are stable.
 func Sample() *Backend {
 	ago := func(d time.Duration) time.Time { return Epoch.Add(-d) }
 	tor := api.Neighbor{
@@ -187,6 +188,14 @@ func Sample() *Backend {
 			netip.MustParseAddr(tor.Address): torDetail,
 			netip.MustParseAddr(rrc.Address): rrcDetail,
 		},
+		// Unsorted, as a Backend may give them: the Server sorts.
+		Announced: []api.Announcement{
+			{Prefix: "2001:db8:42::/64", Announcement: "api:2001:db8:42::/64", Runtime: true,
+				LargeCommunities: []string{"65010:1:2"}},
+			{Prefix: "172.31.254.0/26", Announcement: "pod-cidr"},
+			{Prefix: "198.51.100.7/32", Announcement: "api:198.51.100.7/32", Runtime: true,
+				Communities: []string{"65010:100", "65535:65281"}, LocalPreference: ptr(uint32(200)), MED: ptr(uint32(10))},
+		},
 		VRFs:        []string{"blue"},
 		RouteList:   routes,
 		Received:    map[string][]api.Route{tor.Address: received},
@@ -201,3 +210,5 @@ func Sample() *Backend {
 		},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -8,7 +8,7 @@
 // daemon never imports api. cmd/godwitd serves it with api.NewServer.
 //
 // Start with Backend; conversions are in convert.go, the watch feed in
-// watch.go.
+// watch.go, the route-injection API (announcements) in announce.go.
 package backend
 
 import (

@@ -173,12 +173,27 @@ func (p *pair) get(t *testing.T, path string) []byte {
 // the body.
 func (p *pair) getStatus(t *testing.T, path string) (int, []byte) {
 	t.Helper()
+	return p.do(t, http.MethodGet, path, "")
+}
+
+// do sends a raw request on the API socket and returns the status and
+// the body.
+func (p *pair) do(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "unix", p.srv.Addr().Address)
 	}}}
 	defer hc.CloseIdleConnections()
-	resp, err := hc.Get("http://godwitd" + path)
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, "http://godwitd"+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -324,6 +324,19 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"policy", "test", "from-router", "--prefix", "10.2.0.1"}, `bad prefix "10.2.0.1": 10.2.0.1 is an address; give a CIDR prefix like 10.2.0.1/32`},
 		{[]string{"policy", "test", "from-router", "--prefix", "10.2.0.0/33"}, `bad prefix "10.2.0.0/33": give a CIDR prefix like 10.0.0.0/24`},
 		{[]string{"policy", "test", "from-router", "--prefix", "10.2.0.0/16", "--peer", "router"}, `--peer "router" is not a neighbor address`},
+		{[]string{"announce"}, "announce needs a subcommand: add, del or list"},
+		{[]string{"announce", "frobnicate"}, "announce takes a subcommand: add, del or list (see godwit announce --help)"},
+		{[]string{"announce", "add"}, "add takes a prefix (see godwit announce add --help)"},
+		{[]string{"announce", "add", "10.9.0.0/24", "10.9.1.0/24"}, "add takes a prefix"},
+		{[]string{"announce", "add", "10.9.0.1/24"}, "prefix 10.9.0.1/24 has host bits set; did you mean 10.9.0.0/24?"},
+		{[]string{"announce", "add", "10.9.0.1"}, `bad prefix "10.9.0.1"; 10.9.0.1 is an address; give a CIDR prefix like 10.9.0.1/32`},
+		{[]string{"announce", "add", "10.9.0.0/24", "--community", "65010:70000"}, `bad --community "65010:70000": give a:b (each part 0..65535) or a well-known name such as no-export`},
+		{[]string{"announce", "add", "10.9.0.0/24", "--large-community", "1:2"}, `bad --large-community "1:2": give a:b:c (each part 0..4294967295)`},
+		{[]string{"announce", "add", "10.9.0.0/24", "--local-preference", "-1"}, `invalid argument "-1" for "--local-preference" flag`},
+		{[]string{"announce", "add", "10.9.0.0/24", "--med", "4294967296"}, `invalid argument "4294967296" for "--med" flag`},
+		{[]string{"announce", "del"}, "del takes a prefix (see godwit announce del --help)"},
+		{[]string{"announce", "del", "10.9.0.1/24"}, "prefix 10.9.0.1/24 has host bits set; did you mean 10.9.0.0/24?"},
+		{[]string{"announce", "list", "10.9.0.0/24"}, "list takes no arguments"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -546,5 +559,97 @@ func TestPolicyHelp(t *testing.T) {
 	r := godwit(t, "policy", "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "Available Commands:") || !strings.Contains(r.stdout, "\n  test ") {
 		t.Errorf("policy --help: exit %d, does not list test:\n%s", r.code, r.stdout)
+	}
+}
+
+// TestAnnounce runs add, list and del against the sample backend, in
+// text and JSON: goldens for the output, the listing's changes, and the
+// errors of the daemon (exit status 1).
+func TestAnnounce(t *testing.T) {
+	b := apitest.Sample()
+	apiFlag := serve(t, b)
+	steps := []struct {
+		name string
+		args []string
+	}{
+		{"announce_list", []string{"announce", "list"}},
+		{"announce_list_json", []string{"announce", "list", "-o", "json"}},
+		{"announce_add", []string{"announce", "add", "203.0.113.0/24", "--community", "65010:7", "--community", "no-export,65010:8",
+			"--large-community", "65010:7:8", "--local-preference", "150", "--med", "0"}},
+		{"announce_add_replace_json", []string{"announce", "add", "198.51.100.7/32", "--med", "30", "-o", "json"}},
+		{"announce_add_shadowed", []string{"announce", "add", "172.31.254.0/26"}},
+		{"announce_list_changed", []string{"announce", "list"}},
+		{"announce_del", []string{"announce", "del", "203.0.113.0/24"}},
+		{"announce_del_shadowed_json", []string{"announce", "delete", "172.31.254.0/26", "-o", "json"}},
+		{"announce_list_after", []string{"announce", "ls"}},
+	}
+	for _, tc := range steps {
+		r := godwit(t, append(apiFlag, tc.args...)...)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("%s: exit %d, stderr %q", tc.name, r.code, r.stderr)
+		}
+		golden(t, tc.name, r.stdout)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"announce", "del", "203.0.113.0/24"},
+			"godwit: no runtime announcement of 203.0.113.0/24; `godwit announce list` shows what is announced; configured Announcements are changed in the configuration file\n"},
+		{[]string{"announce", "del", "172.31.254.0/26", "-o", "json"},
+			`godwit: no runtime announcement of 172.31.254.0/26; it is announced by the configured Announcement "pod-cidr": change or remove it in the configuration file` + "\n"},
+	} {
+		r := godwit(t, append(apiFlag, tc.args...)...)
+		checkOneLineError(t, r, 1)
+		if r.stderr != tc.want {
+			t.Errorf("%v: stderr %q, want %q", tc.args, r.stderr, tc.want)
+		}
+	}
+}
+
+// TestAnnounceJSON checks the JSON of the listing: one array, the fields'
+// types, no localPreference or med where none is set, [] for none.
+func TestAnnounceJSON(t *testing.T) {
+	apiFlag := serve(t, apitest.Sample())
+	r := godwit(t, append(apiFlag, "announce", "list", "-o", "json")...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	var as []map[string]any
+	decodeOne(t, r.stdout, &as)
+	if len(as) != 3 {
+		t.Fatalf("%d announcements, want 3", len(as))
+	}
+	for _, a := range as {
+		for _, k := range []string{"prefix", "announcement"} {
+			if _, ok := a[k].(string); !ok {
+				t.Errorf("%s of %v is %T, not a string", k, a["prefix"], a[k])
+			}
+		}
+		if _, ok := a["runtime"].(bool); !ok {
+			t.Errorf("runtime of %v is not a bool", a["prefix"])
+		}
+		for _, k := range []string{"communities", "largeCommunities"} {
+			if _, ok := a[k].([]any); !ok {
+				t.Errorf("%s of %v is %T, not an array", k, a["prefix"], a[k])
+			}
+		}
+	}
+	if a := as[0]; a["prefix"] != "172.31.254.0/26" || a["announcement"] != "pod-cidr" || a["runtime"] != false || a["localPreference"] != nil || a["med"] != nil {
+		t.Errorf("configured announcement %v", a)
+	}
+	if a := as[1]; a["runtime"] != true || a["localPreference"] != json.Number("200") || a["med"] != json.Number("10") {
+		t.Errorf("runtime announcement %v", a)
+	}
+
+	apiFlag = serve(t, &apitest.Backend{})
+	r = godwit(t, append(apiFlag, "announce", "list", "-o", "json")...)
+	if r.code != 0 || r.stdout != "[]\n" || r.stderr != "" {
+		t.Errorf("none: exit %d, stdout %q, stderr %q; want [] and exit 0", r.code, r.stdout, r.stderr)
+	}
+	r = godwit(t, append(apiFlag, "announce", "list")...)
+	if r.code != 0 || r.stdout != "No prefixes announced.\n" {
+		t.Errorf("none, text: exit %d, stdout %q", r.code, r.stdout)
 	}
 }

@@ -144,6 +144,7 @@ document with -o json.`,
 		newVersionCmd(g),
 		newConfigCmd(g),
 		newPolicyCmd(g),
+		newAnnounceCmd(g),
 	)
 
 	// ---- Commands that live in their own files, written separately. ----
