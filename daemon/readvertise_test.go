@@ -348,8 +348,11 @@ func TestMaxPrefixes(t *testing.T) {
 		"{{A1}}|65001|maxPrefixes: 3, maxPrefixesRestart: 1s", "{{A3}}|65003|maxPrefixes: 3"}))
 	_ = c
 	eventually(t, 20*time.Second, func() (bool, string) {
-		st := b.neighbor(l.ip(1)).Status
-		r := st.LastSent
+		n, err := b.d.Neighbor(l.ip(1))
+		if err != nil {
+			return false, err.Error() // B has not applied its configuration yet
+		}
+		r := n.Status.LastSent
 		if r == nil {
 			return false, "no NOTIFICATION sent to A yet"
 		}
@@ -362,8 +365,11 @@ func TestMaxPrefixes(t *testing.T) {
 	})
 	// It comes back by itself (and goes down again: A still sends four).
 	eventually(t, 20*time.Second, func() (bool, string) {
-		n := b.neighbor(l.ip(1)).EstablishedCount
-		return n >= 2, fmt.Sprintf("established %d times", n)
+		n, err := b.d.Neighbor(l.ip(1))
+		if err != nil {
+			return false, err.Error()
+		}
+		return n.EstablishedCount >= 2, fmt.Sprintf("established %d times", n.EstablishedCount)
 	})
 	// C, within its limit, stays up with its route.
 	b.waitRoute("10.3.0.0/24", "C's route", func(rs []Route) bool { return len(rs) == 1 })
