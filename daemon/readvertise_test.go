@@ -91,6 +91,9 @@ func TestTransitNeedsAnExportPolicy(t *testing.T) {
 	if _, ok := rs[0].Attrs.LocalPref(); ok {
 		t.Errorf("LOCAL_PREF came over eBGP: %v", rs[0].Attrs)
 	}
+	if s := rs[0].Since; s.IsZero() || s.After(time.Now()) || time.Since(s) > time.Minute {
+		t.Errorf("the path's arrival time is %v", s)
+	}
 	// D has B's own route; A's it must never get (no accidental transit).
 	// B's Adj-RIB-Out towards D is what tells: it is complete once B's
 	// own route is in it, and A's route is in B's table by then.

@@ -64,6 +64,8 @@ type ribLoop struct {
 	trackAll bool
 	feeds    []*RouteFeed // route watchers (feed.go)
 	regroups []opRegroup  // moves waiting for the end of the round
+	clock4   pathClock    // arrival times of the paths (age.go)
+	clock6   pathClock
 
 	ctx context.Context
 }
@@ -822,6 +824,9 @@ func (l *ribLoop) withdrawLocal(p netip.Prefix) {
 
 // flush drains both tables into one batch of changes for every group.
 func (l *ribLoop) flush() {
+	now := time.Now()
+	l.clock4.mark(l.v4.Seq(), now)
+	l.clock6.mark(l.v6.Seq(), now)
 	if l.v4.Pending()+l.v6.Pending() == 0 {
 		return
 	}

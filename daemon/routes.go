@@ -117,6 +117,11 @@ func (l *ribLoop) list(n *neighbor, q RouteQuery) []Route {
 				break
 			}
 			r := routeOf(fam, pfx, p, i == 0 && nsel > 0, i > 0 && i < nsel)
+			if fam == nlri.IPv4Unicast {
+				r.Since = l.clock4.since(p.Seq)
+			} else {
+				r.Since = l.clock6.since(p.Seq)
+			}
 			if src != nil && q.Received && len(src.pre) > 0 {
 				// With soft reconfiguration inbound, what was received.
 				if pre := src.pre[rejKey{fam: fam, pfx: pfx, id: p.PathID}]; pre != nil {

@@ -390,6 +390,10 @@ func (r *LocRIB[K]) DrainAll(fn func(key K, paths []*Path, nsel int)) {
 	r.afterDrain()
 }
 
+// Seq is the arrival number the table gave its latest path (Path.Seq of
+// a path that arrived later is higher).
+func (r *LocRIB[K]) Seq() uint64 { return r.seq }
+
 // Pending is the number of prefixes waiting for Drain.
 func (r *LocRIB[K]) Pending() int { return len(r.dirty) }
 
