@@ -620,9 +620,13 @@ func (p *Peer) collision(c *conn) bool {
 	// the one it closed (FRR resolves OpenSent too).
 	var loser *conn
 	if st == Established {
-		if other.t != nil && other.t.neg != nil && other.t.neg.GracefulRestart != nil {
-			// RFC 4724 §4.2: a new connection from a peer whose old
-			// session is still up means it restarted: close the old one.
+		if gr := c.t.neg.GracefulRestart; gr != nil && gr.Restarting && other.t != nil && other.t.neg != nil &&
+			other.t.neg.GracefulRestart != nil {
+			// RFC 4724 §4.2: an OPEN with the Restart State bit from a
+			// peer whose old session is still up means it restarted:
+			// close the old one. Without the bit it is an ordinary
+			// collision (the peer's other connection, opened before the
+			// session came up): the established session stays.
 			loser = other
 		} else {
 			loser = c
