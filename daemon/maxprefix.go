@@ -28,7 +28,16 @@ func (l *ribLoop) checkLimits(n *neighbor, rs *ribSource) {
 	if warnPct == 0 {
 		warnPct = config.DefaultMaxPrefixesWarning
 	}
-	acc := map[nlri.Family]int{nlri.IPv4Unicast: l.v4.SourcePaths(rs.id), nlri.IPv6Unicast: l.v6.SourcePaths(rs.id)}
+	acc4, acc6 := l.v4.SourcePaths(rs.id), l.v6.SourcePaths(rs.id)
+	accepted := func(f nlri.Family) int {
+		switch f {
+		case nlri.IPv4Unicast:
+			return acc4
+		case nlri.IPv6Unicast:
+			return acc6
+		}
+		return 0
+	}
 	check := func(what string, fam nlri.Family, count int, limit uint32) bool {
 		if limit == 0 {
 			return false
@@ -52,13 +61,13 @@ func (l *ribLoop) checkLimits(n *neighbor, rs *ribSource) {
 	}
 	for f, limit := range spec.MaxPrefixesPerFamily {
 		fam, err := nlri.ParseFamily(string(f))
-		if err == nil && check("maxPrefixesPerFamily", fam, acc[fam], limit) {
+		if err == nil && check("maxPrefixesPerFamily", fam, accepted(fam), limit) {
 			return
 		}
 	}
-	total := acc[nlri.IPv4Unicast] + acc[nlri.IPv6Unicast]
+	total := acc4 + acc6
 	fam := nlri.IPv4Unicast
-	if acc[nlri.IPv4Unicast] == 0 {
+	if acc4 == 0 {
 		fam = nlri.IPv6Unicast
 	}
 	check("maxPrefixes", fam, total, spec.MaxPrefixes)

@@ -143,13 +143,6 @@ func (n *neighbor) enable() {
 	n.p.Enable()
 }
 
-// config is the neighbour's session configuration.
-func (n *neighbor) config() peer.Config {
-	n.d.mu.RLock()
-	defer n.d.mu.RUnlock()
-	return n.cfg
-}
-
 // close releases what the neighbour holds once its peer has stopped: its
 // paths leave the RIB.
 func (n *neighbor) close() {

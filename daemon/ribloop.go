@@ -75,7 +75,7 @@ type ribSource struct {
 	n         *neighbor
 	id        rib.SourceID
 	session   *peer.Session // current; nil when down
-	rejected  map[rejKey]rejected
+	rejected  rejectedSet
 	pre       map[rejKey]*rib.Attrs // before the import policy, with soft reconfiguration inbound
 	stale     bool                  // paths marked stale, waiting for End-of-RIB or the timer
 	staleFams map[nlri.Family]bool  // the families still waiting for End-of-RIB
@@ -106,6 +106,45 @@ type rejKey struct {
 type rejected struct {
 	attrs  attr.List
 	reason string
+}
+
+// rejectedSet holds a neighbour's refused paths and counts them per
+// family as they come and go, so that publishing the counts after each
+// batch does not walk them.
+type rejectedSet struct {
+	m   map[rejKey]rejected
+	per map[nlri.Family]int
+}
+
+func (s *rejectedSet) put(k rejKey, r rejected) {
+	if s.m == nil {
+		s.m, s.per = map[rejKey]rejected{}, map[nlri.Family]int{}
+	}
+	if _, ok := s.m[k]; !ok {
+		s.per[k.fam]++
+	}
+	s.m[k] = r
+}
+
+func (s *rejectedSet) del(k rejKey) {
+	if _, ok := s.m[k]; ok {
+		delete(s.m, k)
+		s.per[k.fam]--
+	}
+}
+
+func (s *rejectedSet) dropFamily(fam nlri.Family) {
+	for k := range s.m {
+		if k.fam == fam {
+			delete(s.m, k)
+		}
+	}
+	delete(s.per, fam)
+}
+
+func (s *rejectedSet) clear() {
+	clear(s.m)
+	clear(s.per)
 }
 
 // familyCounts are a neighbour's path counts per family.
@@ -244,7 +283,7 @@ func (l *ribLoop) handle(op any) {
 	case opDown:
 		l.down(op)
 	case opStale:
-		if rs := l.srcs[op.n]; rs != nil && rs.gen == op.gen && rs.stale {
+		if rs := l.srcs[op.n]; rs != nil && rs.gen == op.gen && len(rs.staleFams) > 0 {
 			l.sweep(op.n, rs, op.why)
 		}
 	case opRefresh:
@@ -269,7 +308,7 @@ func (l *ribLoop) handle(op any) {
 func (l *ribLoop) source(n *neighbor) *ribSource {
 	rs := l.srcs[n]
 	if rs == nil {
-		rs = &ribSource{n: n, limitWarned: map[string]bool{}, id: l.addSource(&rib.Source{Addr: n.key.Addr}), rejected: map[rejKey]rejected{},
+		rs = &ribSource{n: n, limitWarned: map[string]bool{}, id: l.addSource(&rib.Source{Addr: n.key.Addr}),
 			staleFams: map[nlri.Family]bool{}}
 		l.srcs[n] = rs
 	}
@@ -306,20 +345,21 @@ func (l *ribLoop) routes(op opRoutes) {
 
 func (l *ribLoop) apply4(rs *ribSource, r route4) {
 	applyRoute(l, l.v4, rs, nlri.IPv4Unicast, r.key, r.id, r.attrs, r.reason)
-	l.keepPre(rs, nlri.IPv4Unicast, r.key.Prefix(), r.id, r.attrs == nil, r.pre)
+	if r.pre != nil || len(rs.pre) > 0 {
+		l.keepPre(rs, nlri.IPv4Unicast, r.key.Prefix(), r.id, r.attrs == nil, r.pre)
+	}
 }
 
 func (l *ribLoop) apply6(rs *ribSource, r route6) {
 	applyRoute(l, l.v6, rs, nlri.IPv6Unicast, r.key, r.id, r.attrs, r.reason)
-	l.keepPre(rs, nlri.IPv6Unicast, r.key.Prefix(), r.id, r.attrs == nil, r.pre)
+	if r.pre != nil || len(rs.pre) > 0 {
+		l.keepPre(rs, nlri.IPv6Unicast, r.key.Prefix(), r.id, r.attrs == nil, r.pre)
+	}
 }
 
 // keepPre records a path before the import policy (soft reconfiguration
 // inbound): pre is nil when it is not kept.
 func (l *ribLoop) keepPre(rs *ribSource, fam nlri.Family, pfx netip.Prefix, id uint32, withdrawn bool, pre *rib.Attrs) {
-	if pre == nil && len(rs.pre) == 0 {
-		return
-	}
 	k := rejKey{fam: fam, pfx: pfx, id: id}
 	if old := rs.pre[k]; old != nil {
 		l.attrs.Release(old)
@@ -364,9 +404,6 @@ func (l *ribLoop) reimport(op opReimport) {
 			key, _ := rib.Prefix6From(k.pfx)
 			applyRoute(l, l.v6, rs, k.fam, key, k.id, out, reason)
 		}
-		if reason == rejectPolicy {
-			rs.rejected[k] = rejected{attrs: pre.List, reason: reason.String()}
-		}
 		if held {
 			l.attrs.Release(out)
 		}
@@ -383,33 +420,25 @@ func applyRoute[K interface {
 	rib.Key
 	Prefix() netip.Prefix
 }](l *ribLoop, t *rib.LocRIB[K], rs *ribSource, fam nlri.Family, key K, id uint32, a *rib.Attrs, reason rejectReason) {
-	k := rejKey{fam: fam, pfx: key.Prefix(), id: id}
-	l.unreject(rs, k)
+	if len(rs.rejected.m) > 0 {
+		rs.rejected.del(rejKey{fam: fam, pfx: key.Prefix(), id: id})
+	}
 	switch {
 	case a == nil:
 		t.Withdraw(rs.id, id, key)
 	case reason != accepted:
 		t.Withdraw(rs.id, id, key)
-		rs.rejected[k] = rejected{attrs: a.List, reason: reason.String()}
+		rs.rejected.put(rejKey{fam: fam, pfx: key.Prefix(), id: id}, rejected{attrs: a.List, reason: reason.String()})
 	default:
 		if err := t.Update(rs.id, id, key, a); err != nil {
-			l.d.log.Warn("path not stored", "prefix", k.pfx, "err", err)
+			l.d.log.Warn("path not stored", "prefix", key.Prefix(), "err", err)
 		}
-	}
-}
-
-func (l *ribLoop) unreject(rs *ribSource, k rejKey) {
-	if len(rs.rejected) > 0 {
-		delete(rs.rejected, k)
 	}
 }
 
 // publish recounts a neighbour's paths and makes them readable.
 func (l *ribLoop) publish(n *neighbor, rs *ribSource) {
-	rej := map[nlri.Family]int{}
-	for k := range rs.rejected {
-		rej[k.fam]++
-	}
+	rej := rs.rejected.per
 	acc4, acc6 := l.v4.SourcePaths(rs.id), l.v6.SourcePaths(rs.id)
 	c := &familyCounts{received: map[nlri.Family]int{}, accepted: map[nlri.Family]int{}, withdrawn: rs.withdrawn}
 	set := func(m map[nlri.Family]int, f nlri.Family, v int) {
@@ -433,11 +462,7 @@ func (l *ribLoop) flushFamily(rs *ribSource, fam nlri.Family) {
 	case nlri.IPv6Unicast:
 		l.v6.WithdrawSource(rs.id)
 	}
-	for k := range rs.rejected {
-		if k.fam == fam {
-			delete(rs.rejected, k)
-		}
-	}
+	rs.rejected.dropFamily(fam)
 }
 
 // up starts a session: the neighbour's Source is replaced (its identity
@@ -449,7 +474,7 @@ func (l *ribLoop) up(op opUp) {
 	rs.session = op.s
 	l.v4.SetSource(rs.id, op.src)
 	l.v6.SetSource(rs.id, op.src)
-	if rs.stale {
+	if len(rs.staleFams) > 0 {
 		if op.s.Negotiated.GracefulRestart == nil {
 			l.sweep(op.n, rs, "the peer came back without graceful restart")
 		} else {
@@ -689,12 +714,11 @@ func (l *ribLoop) down(op opDown) {
 		if l.v6.MarkStale(rs.id) > 0 {
 			rs.staleFams[nlri.IPv6Unicast] = true
 		}
-		rs.stale = true
 		op.n.log.Info("session down; keeping its routes as stale while the peer restarts (RFC 4724)",
 			"routes", held, "restart-time", op.restart)
 		l.startStaleTimer(op.n, rs, op.restart, "the peer's restart time expired")
 	}
-	clear(rs.rejected)
+	rs.rejected.clear()
 	l.dropPre(rs)
 	l.publish(op.n, rs)
 }
@@ -702,7 +726,6 @@ func (l *ribLoop) down(op opDown) {
 func (l *ribLoop) withdrawAll(rs *ribSource) {
 	l.v4.WithdrawSource(rs.id)
 	l.v6.WithdrawSource(rs.id)
-	rs.stale = false
 	clear(rs.staleFams)
 	l.stopStaleTimer(rs)
 }
@@ -724,7 +747,6 @@ func (l *ribLoop) stopStaleTimer(rs *ribSource) {
 // sweep withdraws the paths still stale.
 func (l *ribLoop) sweep(n *neighbor, rs *ribSource, why string) {
 	c := l.v4.SweepStale(rs.id) + l.v6.SweepStale(rs.id)
-	rs.stale = false
 	clear(rs.staleFams)
 	l.stopStaleTimer(rs)
 	if c > 0 {
@@ -748,7 +770,6 @@ func (l *ribLoop) sweepFamily(n *neighbor, rs *ribSource, fam nlri.Family) {
 	}
 	delete(rs.staleFams, fam)
 	if len(rs.staleFams) == 0 {
-		rs.stale = false
 		l.stopStaleTimer(rs)
 	}
 }
@@ -762,7 +783,7 @@ func (l *ribLoop) remove(n *neighbor) {
 	l.leave(rs)
 	l.withdrawAll(rs)
 	rs.session = nil
-	clear(rs.rejected)
+	rs.rejected.clear()
 	l.dropPre(rs)
 	delete(l.srcs, n)
 	// The SourceID stays registered (the tables keep their numbering);
@@ -878,9 +899,6 @@ func decisionOptions(g *config.BGPConfigurationSpec) rib.Options {
 	o.DeterministicMED = g.DeterministicMED
 	return o
 }
-
-// counts of the loop, for Info.
-func (l *ribLoop) paths() uint64 { return uint64(l.v4.Len() + l.v6.Len()) }
 
 // ribCountsOf reads a neighbour's published counts.
 func ribCountsOf(n *neighbor) *familyCounts {

@@ -178,7 +178,7 @@ func (l *ribLoop) list(n *neighbor, q RouteQuery) []Route {
 		}
 	}
 	if src != nil && q.Received {
-		for k, r := range src.rejected {
+		for k, r := range src.rejected.m {
 			if !q.want(k.fam) || (q.Prefix.IsValid() && k.pfx != q.Prefix) || (q.Addr.IsValid() && !k.pfx.Contains(q.Addr)) {
 				continue
 			}

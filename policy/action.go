@@ -131,15 +131,10 @@ func (a *setActions) apply(s *state, env Env, desc *[]string) {
 		if s.comm != nil {
 			cur = s.comm.Values
 		}
-		if out, changed, replaced := a.comm.apply(cur); changed {
-			switch {
-			case len(out) == 0:
-				s.comm = nil
-			case replaced:
-				s.comm = a.commReplace
-			default:
-				s.comm = &attr.Communities{Values: out}
-			}
+		if v, ok := applyList(a.comm, cur, a.commReplace, func(out []uint32) *attr.Communities {
+			return &attr.Communities{Values: out}
+		}); ok {
+			s.comm = v
 			s.dirty |= slotCommunities
 		}
 	}
@@ -148,15 +143,10 @@ func (a *setActions) apply(s *state, env Env, desc *[]string) {
 		if s.large != nil {
 			cur = s.large.Values
 		}
-		if out, changed, replaced := a.large.apply(cur); changed {
-			switch {
-			case len(out) == 0:
-				s.large = nil
-			case replaced:
-				s.large = a.largeReplace
-			default:
-				s.large = &attr.LargeCommunities{Values: out}
-			}
+		if v, ok := applyList(a.large, cur, a.largeReplace, func(out []attr.LargeCommunity) *attr.LargeCommunities {
+			return &attr.LargeCommunities{Values: out}
+		}); ok {
+			s.large = v
 			s.dirty |= slotLargeCommunities
 		}
 	}
@@ -165,15 +155,10 @@ func (a *setActions) apply(s *state, env Env, desc *[]string) {
 		if s.ext != nil {
 			cur = s.ext.Values
 		}
-		if out, changed, replaced := a.ext.apply(cur); changed {
-			switch {
-			case len(out) == 0:
-				s.ext = nil
-			case replaced:
-				s.ext = a.extReplace
-			default:
-				s.ext = &attr.ExtCommunities{Values: out}
-			}
+		if v, ok := applyList(a.ext, cur, a.extReplace, func(out []attr.ExtCommunity) *attr.ExtCommunities {
+			return &attr.ExtCommunities{Values: out}
+		}); ok {
+			s.ext = v
 			s.dirty |= slotExtCommunities
 		}
 	}
@@ -241,6 +226,23 @@ func joinValues[T any](vs []T) string {
 		parts[i] = fmt.Sprint(v)
 	}
 	return strings.Join(parts, " ")
+}
+
+// applyList runs a list action over the values cur of an attribute and
+// returns the attribute's new value (nil when the list ends up empty: the
+// attribute goes; the compiled replace value when it is that) and whether
+// it changed.
+func applyList[T comparable, P any](la *listAction[T], cur []T, replace *P, mk func([]T) *P) (*P, bool) {
+	out, changed, replaced := la.apply(cur)
+	switch {
+	case !changed:
+		return nil, false
+	case len(out) == 0:
+		return nil, true
+	case replaced:
+		return replace, true
+	}
+	return mk(out), true
 }
 
 // listAction is a compiled ListActions: each list sorted by cmp, without

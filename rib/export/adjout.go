@@ -73,13 +73,6 @@ func (t *adjOut[K]) each(fn func(k K, ps []outPath)) {
 	}
 }
 
-func (t *adjOut[K]) len() int {
-	if t.addPath {
-		return len(t.multi)
-	}
-	return t.one.count
-}
-
 // outTable maps a key to one outPath: linear probing over a power-of-two
 // slice, deletion by shifting the cluster back (no tombstones), at most
 // 3/4 full.

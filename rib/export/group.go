@@ -184,12 +184,13 @@ type Group struct {
 	count4, count6 atomic.Int64
 
 	// Scratch, reused by every batch.
-	ann   []pend
-	wd    []pend
-	cnt   []int
-	canon []byte
-	want  []outPath
-	pk    *wire.Packer
+	ann    []pend
+	wd     []pend
+	sorted []pend // ann by out set (encode)
+	cnt    []int
+	canon  []byte
+	want   []outPath
+	pk     *wire.Packer
 }
 
 type pend struct {
@@ -604,13 +605,13 @@ func (g *Group) encode() [][]byte {
 	for i := 1; i < len(g.cnt); i++ {
 		g.cnt[i] += g.cnt[i-1]
 	}
-	sorted := make([]pend, len(g.ann))
+	g.sorted = slices.Grow(g.sorted[:0], len(g.ann))[:len(g.ann)]
 	for _, a := range g.ann {
-		sorted[g.cnt[a.set]] = a
+		g.sorted[g.cnt[a.set]] = a
 		g.cnt[a.set]++
 	}
 	cur := noSet
-	for _, a := range sorted {
+	for _, a := range g.sorted {
 		if a.set != cur {
 			cur = a.set
 			pk.SetAttrs(g.sets[cur].list)
