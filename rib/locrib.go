@@ -55,6 +55,7 @@ package rib
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 )
 
@@ -144,6 +145,13 @@ type LocRIB[K Key] struct {
 	sources  []*Source
 	srcPaths []int // paths held per source
 	trackAll bool
+
+	// Next-hop tracking (nexthop.go): res answers; nhs[0] is unused
+	// (a set's nh of 0 means untracked).
+	res     NextHopResolver
+	nhs     []nhSlot
+	nhIndex map[netip.Addr]uint32
+	freeNH  []uint32
 
 	idx      index[K]
 	entries  []entry[K]
@@ -423,6 +431,7 @@ func (r *LocRIB[K]) paths(run []pathRec) []*Path {
 	r.pptr = slices.Grow(r.pptr[:0], n)[:n]
 	for i := range run {
 		p := &run[i]
+		unres, cost := r.resolution(p.set)
 		r.pbuf[i] = Path{
 			Attrs:    r.sets[p.set].a,
 			Source:   r.sources[p.src],
@@ -430,9 +439,9 @@ func (r *LocRIB[K]) paths(run []pathRec) []*Path {
 			PathID:   p.pathID,
 			Seq:      p.seq &^ staleBit,
 			Stale:    p.stale(),
-			// TODO(#5): Unresolvable and IGPCost come from next-hop
-			// tracking, per next hop; until then every next hop is
-			// resolvable at cost 0.
+			// Steps 1 and 8, per next hop (nexthop.go).
+			Unresolvable: unres,
+			IGPCost:      cost,
 		}
 		r.pptr[i] = &r.pbuf[i]
 	}
@@ -457,9 +466,10 @@ func (r *LocRIB[K]) reselect(ei uint32) {
 	switch {
 	case len(run) == 0:
 	case len(run) == 1:
-		// One candidate: Select's answer is known (every next hop is
-		// resolvable until next-hop tracking exists; see paths).
-		nsel = 1
+		// One candidate: Select's answer is known.
+		if unres, _ := r.resolution(run[0].set); !unres {
+			nsel = 1
+		}
 	default:
 		best, mp := r.opts.Select(r.paths(run), r.mp[:0])
 		r.mp = mp
@@ -673,6 +683,7 @@ func (r *LocRIB[K]) Compact() { r.compact() }
 type attrSlot struct {
 	a    *Attrs
 	refs uint32 // paths in this table using a
+	nh   uint32 // slot of a's next hop in LocRIB.nhs; 0: untracked
 }
 
 // acquire returns a's index, counting one more path using it; the first
@@ -687,10 +698,10 @@ func (r *LocRIB[K]) acquire(a *Attrs) uint32 {
 		if n := len(r.freeSets); n > 0 {
 			i = r.freeSets[n-1]
 			r.freeSets = r.freeSets[:n-1]
-			r.sets[i] = attrSlot{a: a}
+			r.sets[i] = attrSlot{a: a, nh: r.trackNextHop(a)}
 		} else {
 			i = uint32(len(r.sets))
-			r.sets = append(r.sets, attrSlot{a: a})
+			r.sets = append(r.sets, attrSlot{a: a, nh: r.trackNextHop(a)})
 		}
 		r.setIndex[a] = i
 	}
@@ -707,6 +718,7 @@ func (r *LocRIB[K]) releaseSet(i uint32) {
 	if s.refs > 0 {
 		return
 	}
+	r.untrackNextHop(s.nh)
 	r.attrs.Release(s.a)
 	delete(r.setIndex, s.a)
 	if r.lastSet == s.a {
