@@ -45,10 +45,14 @@ type Options struct {
 	// PprofAddr, when set, serves net/http/pprof at /debug/pprof/ on this
 	// host:port. Keep it on loopback: profiles show memory contents.
 	PprofAddr string
-	// NoFIB keeps learned routes out of the kernel. This version writes
-	// nothing to the kernel in any case (the fib layer is not wired yet);
-	// the option is accepted so that the command line stays stable.
+	// NoFIB keeps learned routes out of the kernel: the kernel is still
+	// read (next hops resolve through it, and `godwit fib` shows what
+	// would be written), never written.
 	NoFIB bool
+	// Kernel is the routing table to program and read; nil means the
+	// Linux kernel through netlink. Tests give a fib/fake kernel, so
+	// that a daemon on the host's loopback never touches its routes.
+	Kernel Kernel
 	// WatchConfig, when positive, polls the configuration file at this
 	// interval and reloads it when its content changes.
 	WatchConfig time.Duration
@@ -100,6 +104,9 @@ type Daemon struct {
 	annRuntime map[netip.Prefix]*config.AnnouncementSpec
 	// rib owns the Loc-RIBs and the update groups (ribloop.go).
 	rib *ribLoop
+	// fib writes the best routes to the kernel and resolves next hops
+	// (fib.go); set by Run before the RIB loop starts.
+	fib atomic.Pointer[kernelFIB]
 	// policies are the compiled RoutePolicies by name; replaced whole.
 	policies atomic.Pointer[map[string]*compiledPolicy]
 
@@ -232,6 +239,11 @@ func (d *Daemon) run(parent context.Context) error {
 		d.wg.Wait()
 		return fmt.Errorf("configuration store: %w", err)
 	}
+	if err := d.startFIB(ctx); err != nil {
+		d.cancel()
+		d.wg.Wait()
+		return err
+	}
 	// The RIB loop lives as long as the peers, which hand it their last
 	// events while they stop.
 	d.wg.Add(1)
@@ -246,6 +258,8 @@ func (d *Daemon) run(parent context.Context) error {
 		d.shutdown()
 		return err
 	}
+	d.wg.Add(1)
+	go func() { defer d.wg.Done(); d.fib.Load().awaitConvergence(d.peersCtx) }()
 	d.log.Info("godwitd running", "as", d.asNumber(), "router-id", d.routerID(), "peers", len(d.neighborList()),
 		"config", d.opt.ConfigPath, "no-fib", d.opt.NoFIB)
 	// The loops that change the running configuration end before the
@@ -322,8 +336,14 @@ func (d *Daemon) shutdown() {
 	if ln != nil {
 		ln.Close()
 	}
+	if k := d.fib.Load(); k != nil {
+		k.stopFIB(graceful, 30*time.Second)
+	}
 	d.peersCancel()
 	d.wg.Wait()
+	if k := d.fib.Load(); k != nil {
+		k.close()
+	}
 	d.log.Info("godwitd stopped")
 }
 

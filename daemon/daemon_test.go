@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/godwit-bgp/godwit/fib/fake"
 	"io"
 	"net"
 	"net/http"
@@ -598,11 +599,11 @@ func TestNewRejectsBadFile(t *testing.T) {
 	path := t.TempDir() + "/bad.yaml"
 	s := &speaker{t: t, path: path}
 	s.write(l.expand(strings.Replace(configA, "asNumber: 65001", "asNumber: nope", 1)))
-	_, err := New(Options{ConfigPath: path})
+	_, err := New(Options{Kernel: fake.NewReachable(), ConfigPath: path})
 	if err == nil || !strings.Contains(err.Error(), "spec.asNumber") {
 		t.Errorf("New with a bad file: %v", err)
 	}
-	if _, err := New(Options{ConfigPath: t.TempDir() + "/missing.yaml"}); err == nil {
+	if _, err := New(Options{Kernel: fake.NewReachable(), ConfigPath: t.TempDir() + "/missing.yaml"}); err == nil {
 		t.Errorf("New with a missing file succeeded")
 	}
 }
@@ -613,7 +614,7 @@ func TestRunFailsWhenListenFails(t *testing.T) {
 	path := t.TempDir() + "/c.yaml"
 	s := &speaker{t: t, path: path}
 	s.write(l.expand(strings.Replace(configA, "{{A1}}:{{PORT}}", "192.0.2.250:{{PORT}}", 1)))
-	d, err := New(Options{ConfigPath: path})
+	d, err := New(Options{Kernel: fake.NewReachable(), ConfigPath: path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -629,7 +630,7 @@ func TestRunFailsWhenListenFails(t *testing.T) {
 	}
 	defer busy.Close()
 	s.write(l.expand(configA))
-	d, err = New(Options{ConfigPath: path, MetricsAddr: "127.0.0.1:0", PprofAddr: busy.Addr().String()})
+	d, err = New(Options{Kernel: fake.NewReachable(), ConfigPath: path, MetricsAddr: "127.0.0.1:0", PprofAddr: busy.Addr().String()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -656,7 +657,7 @@ func TestHTTPEndpoints(t *testing.T) {
 	path := t.TempDir() + "/a.yaml"
 	s := &speaker{t: t, path: path, done: make(chan error, 1)}
 	s.write(l.expand(configA))
-	d, err := New(Options{ConfigPath: path, PeerPort: l.port, MetricsAddr: metricsAddr, PprofAddr: pprofAddr, Logger: testLogger(t, "a")})
+	d, err := New(Options{Kernel: fake.NewReachable(), ConfigPath: path, PeerPort: l.port, MetricsAddr: metricsAddr, PprofAddr: pprofAddr, Logger: testLogger(t, "a")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godwit-bgp/godwit/fib/fake"
 	"github.com/godwit-bgp/godwit/peer"
 )
 
@@ -56,12 +57,19 @@ type speaker struct {
 }
 
 // start writes yaml (with {{A1}}.., {{PORT}} replaced) and runs a daemon
-// on it, stopped (hard) at the end of the test.
+// on it, stopped (hard) at the end of the test. Its kernel is a fake one
+// where every address is reachable.
 func (l *lab) start(name, yaml string) *speaker {
+	l.t.Helper()
+	return l.startKernel(name, yaml, fake.NewReachable())
+}
+
+// startKernel is start with the given fake kernel.
+func (l *lab) startKernel(name, yaml string, k *fake.Kernel) *speaker {
 	l.t.Helper()
 	s := &speaker{t: l.t, path: filepath.Join(l.t.TempDir(), name+".yaml"), done: make(chan error, 1)}
 	s.write(l.expand(yaml))
-	d, err := New(Options{ConfigPath: s.path, PeerPort: l.port, IdleHoldTime: 50 * time.Millisecond,
+	d, err := New(Options{Kernel: k, ConfigPath: s.path, PeerPort: l.port, IdleHoldTime: 50 * time.Millisecond,
 		MonitorInterval: 10 * time.Millisecond, Logger: testLogger(l.t, name), Version: "test"})
 	if err != nil {
 		l.t.Fatalf("%s: New: %v", name, err)

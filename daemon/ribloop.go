@@ -79,6 +79,7 @@ type ribSource struct {
 	pre       map[rejKey]*rib.Attrs // before the import policy, with soft reconfiguration inbound
 	stale     bool                  // paths marked stale, waiting for End-of-RIB or the timer
 	staleFams map[nlri.Family]bool  // the families still waiting for End-of-RIB
+	eor       map[nlri.Family]bool  // End-of-RIB received on this session (fib.go's convergence)
 	gen       uint64                // invalidates a stale timer that was replaced
 	timer     *time.Timer
 	member    *export.Member
@@ -335,6 +336,7 @@ func (l *ribLoop) routes(op opRoutes) {
 		l.apply6(rs, r)
 	}
 	for _, f := range b.eor {
+		rs.eor[f] = true
 		if rs.staleFams[f] {
 			l.sweepFamily(op.n, rs, f)
 		}
@@ -472,6 +474,7 @@ func (l *ribLoop) flushFamily(rs *ribSource, fam nlri.Family) {
 func (l *ribLoop) up(op opUp) {
 	rs := l.source(op.n)
 	rs.session = op.s
+	rs.eor = map[nlri.Family]bool{}
 	l.v4.SetSource(rs.id, op.src)
 	l.v6.SetSource(rs.id, op.src)
 	if len(rs.staleFams) > 0 {
@@ -860,6 +863,9 @@ func (l *ribLoop) flush() {
 		b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, NSel: nsel}, ps)
 	})
 	batch := b.done()
+	if k := l.d.fib.Load(); k != nil {
+		k.changes(batch)
+	}
 	for _, gs := range l.groups {
 		gs.g.Changes(l.ctx, batch)
 	}

@@ -115,10 +115,14 @@ func (r *LocRIB[K]) untrackNextHop(i uint32) {
 	r.freeNH = append(r.freeNH, i)
 }
 
-// NextHopsChanged resolves addrs again and re-runs the decision process for
-// every prefix with a path through one whose answer changed; the prefixes
-// whose selection changes are reported by the next Drain. It returns how
-// many next hops changed. Addresses the table does not use are ignored.
+// NextHopsChanged resolves addrs again (the resolver reports only the
+// next hops whose resolution changed: reachability, cost, or the gateway
+// or interface they are reached through) and re-runs the decision process
+// for every prefix with a path through one of them. The next Drain reports
+// the prefixes whose selection changed and those whose selected paths go
+// through a changed next hop (their kernel route may have to change even
+// when the selection did not). It returns how many of addrs the table
+// tracks; the others are ignored.
 func (r *LocRIB[K]) NextHopsChanged(addrs []netip.Addr) int {
 	if r.res == nil {
 		return 0
@@ -131,9 +135,6 @@ func (r *LocRIB[K]) NextHopsChanged(addrs []netip.Addr) int {
 		}
 		s := &r.nhs[i]
 		ok, cost := r.res.Resolve(addr)
-		if ok == !s.unresolvable && cost == s.cost {
-			continue
-		}
 		s.unresolvable, s.cost, s.changed = !ok, cost, true
 		changed++
 	}
@@ -149,6 +150,12 @@ func (r *LocRIB[K]) NextHopsChanged(addrs []netip.Addr) int {
 			if r.nhs[r.sets[p.set].nh].changed {
 				r.savePrev(e)
 				r.reselect(uint32(ei))
+				for _, q := range r.recs.run(e.off, int(e.nsel)) {
+					if r.nhs[r.sets[q.set].nh].changed {
+						r.markDirty(uint32(ei))
+						break
+					}
+				}
 				break
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/godwit-bgp/godwit/fib/fake"
 	"io"
 	"log/slog"
 	"net"
@@ -104,7 +105,7 @@ func setup(t *testing.T) *pair {
 		if err := os.WriteFile(path, []byte(r.Replace(yaml)), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		d, err := daemon.New(daemon.Options{ConfigPath: path, PeerPort: uint16(port), IdleHoldTime: 50 * time.Millisecond,
+		d, err := daemon.New(daemon.Options{Kernel: fake.NewReachable(), ConfigPath: path, PeerPort: uint16(port), IdleHoldTime: 50 * time.Millisecond,
 			MonitorInterval: 10 * time.Millisecond, Logger: apitest.Logger(t).With("speaker", name), Version: "test"})
 		if err != nil {
 			t.Fatal(err)

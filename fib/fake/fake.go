@@ -415,3 +415,17 @@ func (k *Kernel) Text(protos ...fib.Protocol) string {
 
 // ErrInjected is what tests usually make FailWith return.
 var ErrInjected = errors.New("injected failure")
+
+// NewReachable returns a kernel where every address is reachable: one
+// interface (eth0, 198.18.0.0/15) and a default route for each family
+// through it, as a node with a default route towards its fabric has. Tests
+// of the layers above use it when next hops are not what they test.
+func NewReachable() *Kernel {
+	k := New()
+	k.AddLink(1, "eth0", "198.18.0.0/15")
+	k.AddRoute(fib.KernelRoute{Route: fib.Route{Table: fib.MainTable, Prefix: netip.MustParsePrefix("0.0.0.0/0"),
+		NextHops: []fib.NextHop{{Addr: netip.MustParseAddr("198.18.0.1")}}}, Protocol: 3})
+	k.AddRoute(fib.KernelRoute{Route: fib.Route{Table: fib.MainTable, Prefix: netip.MustParsePrefix("::/0"),
+		NextHops: []fib.NextHop{{Ifindex: 1}}}, Protocol: 3})
+	return k
+}
