@@ -27,12 +27,16 @@
 //     changes, removed with Cease / Peer De-configured), Announcement
 //     (origin.go). A bad file never reaches the store (config.FileSource
 //     keeps the last good configuration and records the error).
-//   - Routes, minimally, until the rib layer lands: a per-neighbour
-//     Adj-RIB-In (adjribin.go), our Announcements sent to every session
-//     by an advertiser with End-of-RIB (advertise.go), and a simple best
-//     path flag for the listing (routes.go). Learned routes are not
-//     re-advertised, no policy is applied, and nothing is written to the
-//     kernel (--no-fib is accepted and changes nothing yet).
+//   - Routes (ribloop.go, import.go, outbound.go, policies.go, origin.go):
+//     one goroutine owns the Loc-RIBs and the update groups; peer readers
+//     do the import work (checks, policy, interning) and post batches;
+//     every flush hands the changes to the update groups, the route feed
+//     (feed.go) and the kernel FIB.
+//   - Kernel (fib.go): the best routes of the default VRF go to the
+//     kernel's main table through fib.Reconciler (--no-fib: read, never
+//     written); next hops resolve through fib.Resolver, whose changes
+//     re-run selection; routes of a previous run are adopted and kept
+//     until every peer has sent End-of-RIB.
 //   - Observation: the monitor (monitor.go) logs every session state
 //     change it sees and counts NOTIFICATIONs; metrics.go exports
 //     per-peer series from snapshots; http.go serves /metrics and
@@ -41,6 +45,6 @@
 // # Where to start
 //
 // daemon.go (the goroutine diagram at its top, then Run), reconcile.go,
-// then neighbor.go and the two route files. Tests: daemon_test.go runs
+// then ribloop.go and fib.go. Tests: daemon_test.go runs
 // two daemons in one process that peer with each other over loopback.
 package daemon

@@ -30,6 +30,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/fib"
 	fibnl "github.com/godwit-bgp/godwit/fib/netlink"
@@ -453,4 +455,51 @@ func (d *Daemon) FIB(ctx context.Context, all bool) (FIB, error) {
 		return FIB{}, ErrStopped
 	}
 	return out, nil
+}
+
+// fibCollector exports the reconciler's status at scrape time.
+type fibCollector struct{ d *Daemon }
+
+var (
+	descFIBRoutes = prometheus.NewDesc("godwit_fib_routes",
+		"Kernel routes of godwit's protocol: desired, installed, held (adopted from the previous run, kept until convergence), pending (not yet as desired) and failed (last write failed, being retried).",
+		[]string{"state"}, nil)
+	descFIBOps = prometheus.NewDesc("godwit_fib_operations_total",
+		"Kernel route writes applied since start, by operation (add, replace, delete).", []string{"op"}, nil)
+	descFIBConverged = prometheus.NewDesc("godwit_fib_converged",
+		"1 once the RIB has converged after start and adopted routes that are not desired have been removed.", nil, nil)
+	descFIBLastSync = prometheus.NewDesc("godwit_fib_last_sync_timestamp_seconds",
+		"When the kernel's routes were last read in full (Unix time).", nil, nil)
+)
+
+func (c *fibCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descFIBRoutes
+	ch <- descFIBOps
+	ch <- descFIBConverged
+	ch <- descFIBLastSync
+}
+
+func (c *fibCollector) Collect(ch chan<- prometheus.Metric) {
+	k := c.d.fib.Load()
+	if k == nil {
+		return
+	}
+	st := k.rec.Status()
+	for _, s := range []struct {
+		name string
+		n    int
+	}{{"desired", st.Desired}, {"installed", st.Installed}, {"held", st.Held}, {"pending", st.Pending}, {"failed", st.Failed}} {
+		ch <- prometheus.MustNewConstMetric(descFIBRoutes, prometheus.GaugeValue, float64(s.n), s.name)
+	}
+	ch <- prometheus.MustNewConstMetric(descFIBOps, prometheus.CounterValue, float64(st.Added), "add")
+	ch <- prometheus.MustNewConstMetric(descFIBOps, prometheus.CounterValue, float64(st.Replaced), "replace")
+	ch <- prometheus.MustNewConstMetric(descFIBOps, prometheus.CounterValue, float64(st.Deleted), "delete")
+	conv := 0.0
+	if k.converged.Load() {
+		conv = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descFIBConverged, prometheus.GaugeValue, conv)
+	if !st.LastSync.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descFIBLastSync, prometheus.GaugeValue, float64(st.LastSync.UnixNano())/1e9)
+	}
 }

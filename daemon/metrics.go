@@ -52,7 +52,7 @@ func newMetrics(d *Daemon) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.reloads, m.lastReload, m.notifications, build,
-		&peerCollector{d: d},
+		&peerCollector{d: d}, &fibCollector{d: d},
 	)
 	m.reg.MustRegister(d.peerM.Collectors()...)
 	for _, r := range []string{"success", "failure"} {

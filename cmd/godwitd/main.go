@@ -53,7 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.config, "config", "", "the configuration `FILE` (required)")
 	fs.StringVar(&f.api, "api", api.DefaultAddr, "the API socket: unix://`PATH` or a path")
 	fs.StringVar(&f.apiGroup, "api-group", "", "a `GROUP` whose members may use the API socket (mode 0660); default: root only (0600)")
-	fs.BoolVar(&f.noFIB, "no-fib", false, "keep learned routes out of the kernel (this version writes none in any case)")
+	fs.BoolVar(&f.noFIB, "no-fib", false, "keep learned routes out of the kernel: it is read (next hops resolve through it) but never written")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at /metrics on `ADDR` (host:port)")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof at /debug/pprof/ on `ADDR` (host:port; keep it on loopback)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
