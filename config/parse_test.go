@@ -205,7 +205,7 @@ godwit.yaml: document 1 (BGPPeer "router"), line 6: spec.peerAsn: unknown field 
 		{
 			name: "unknown kind",
 			src:  "apiVersion: bgp.godwit.dev/v1alpha1\nkind: BGPNeighbor\nmetadata: {name: x}\nspec: {}\n",
-			want: `godwit.yaml: document 1, line 2: kind: unknown kind "BGPNeighbor" (want one of BGPConfiguration, RoutePolicy, VRF, IPPool, Node, Announcement, LoadBalancer, BGPPeer, BGPaaS)`,
+			want: `godwit.yaml: document 1, line 2: kind: unknown kind "BGPNeighbor" (want one of BGPConfiguration, RoutePolicy, VRF, IPPool, Node, Announcement, Redistribution, LoadBalancer, BGPPeer, BGPaaS)`,
 		},
 		{
 			name: "wrong apiVersion",

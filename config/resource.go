@@ -22,6 +22,7 @@ const (
 	KindIPPool           Kind = "IPPool"
 	KindNode             Kind = "Node"
 	KindAnnouncement     Kind = "Announcement"
+	KindRedistribution   Kind = "Redistribution"
 	KindLoadBalancer     Kind = "LoadBalancer"
 	KindBGPPeer          Kind = "BGPPeer"
 	KindBGPaaS           Kind = "BGPaaS"
@@ -38,6 +39,7 @@ var KindOrder = []Kind{
 	KindIPPool,
 	KindNode,
 	KindAnnouncement,
+	KindRedistribution,
 	KindLoadBalancer,
 	KindBGPPeer,
 	KindBGPaaS,
@@ -69,6 +71,8 @@ func NewSpec(k Kind) Spec {
 		return &NodeSpec{}
 	case KindAnnouncement:
 		return &AnnouncementSpec{}
+	case KindRedistribution:
+		return &RedistributionSpec{}
 	case KindLoadBalancer:
 		return &LoadBalancerSpec{}
 	case KindBGPPeer:

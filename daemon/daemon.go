@@ -102,6 +102,9 @@ type Daemon struct {
 	originMu   sync.Mutex
 	annCfg     map[string]*config.AnnouncementSpec
 	annRuntime map[netip.Prefix]*config.AnnouncementSpec
+	// annRedist are the kernel routes Redistributions select, one
+	// announcement per Redistribution (redistribute.go).
+	annRedist map[string]*config.AnnouncementSpec
 	// rib owns the Loc-RIBs and the update groups (ribloop.go).
 	rib *ribLoop
 	// fib writes the best routes to the kernel and resolves next hops
@@ -151,11 +154,13 @@ type desired struct {
 	global *config.Resource
 	peers  map[string]*config.Resource
 	anns   map[string]*config.Resource
+	redis  map[string]*config.Resource // Redistributions
 	pols   map[string]*config.Resource
 }
 
 func newDesired() desired {
-	return desired{peers: map[string]*config.Resource{}, anns: map[string]*config.Resource{}, pols: map[string]*config.Resource{}}
+	return desired{peers: map[string]*config.Resource{}, anns: map[string]*config.Resource{}, pols: map[string]*config.Resource{},
+		redis: map[string]*config.Resource{}}
 }
 
 // ErrStopped is returned by queries and actions once the daemon has

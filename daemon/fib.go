@@ -62,6 +62,7 @@ type kernelFIB struct {
 	rec      *fib.Reconciler
 	res      *fib.Resolver
 	close    func() error
+	redist   *redistributor
 	adopted  int
 	deferral time.Duration
 
@@ -141,10 +142,12 @@ func (d *Daemon) startFIB(ctx context.Context) error {
 				"routes", n, "protocol", proto, "deferral", deferral)
 		}
 	}
+	k.redist = &redistributor{d: d, src: be, proto: proto, wake: make(chan struct{}, 1)}
 	d.fib.Store(k)
 	d.rib.v4.SetResolver(k)
 	d.rib.v6.SetResolver(k)
-	d.wg.Add(3)
+	d.wg.Add(4)
+	go func() { defer d.wg.Done(); k.redist.run(d.peersCtx) }()
 	go func() { defer d.wg.Done(); k.rec.Run(d.peersCtx) }()
 	go func() { defer d.wg.Done(); k.res.Run(d.peersCtx) }()
 	go func() { defer d.wg.Done(); k.write(d.peersCtx) }()

@@ -154,3 +154,40 @@ func TestKernelRoutesAdoptedAtRestart(t *testing.T) {
 		t.Errorf("not converged after End-of-RIB")
 	}
 }
+
+func TestRedistributionFollowsTheKernel(t *testing.T) {
+	l := newLab(t)
+	k := fibKernel()
+	redist := `---
+apiVersion: bgp.godwit.dev/v1alpha1
+kind: Redistribution
+metadata: {name: statics}
+spec: {source: kernel, protocols: [static], interfaces: ["eth*"], communities: ["65001:7"]}
+---
+apiVersion: bgp.godwit.dev/v1alpha1
+kind: Redistribution
+metadata: {name: links}
+spec: {source: connected, interfaces: [eth1]}
+`
+	l.startKernel("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"})+redist, k)
+	b := l.start("b", speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65001"}))
+	b.waitState(l.ip(1), peer.Established)
+
+	// eth1's network is connected; eth0's is not selected; 10.99.0.0/16
+	// is of protocol boot, not static.
+	b.waitRoute("192.0.2.0/24", "from A", func(rs []Route) bool { return len(rs) == 1 })
+	static := fib.KernelRoute{Route: fib.Route{Table: fib.MainTable, Prefix: netip.MustParsePrefix("203.0.113.0/24"),
+		NextHops: []fib.NextHop{{Addr: netip.MustParseAddr("198.51.100.7")}}}, Protocol: 4}
+	k.AddRoute(static)
+	rs := b.waitRoute("203.0.113.0/24", "from A", func(rs []Route) bool { return len(rs) == 1 })
+	if got := fmt.Sprint(rs[0].Attrs); !strings.Contains(got, "65001:7") {
+		t.Errorf("redistributed route without the Redistribution's community: %s", got)
+	}
+	for _, p := range []string{"198.51.100.0/24", "10.99.0.0/16"} {
+		if rs := b.routes(RouteQuery{Prefix: netip.MustParsePrefix(p)}); len(rs) != 0 {
+			t.Errorf("%s should not be redistributed: %q", p, routeTexts(rs))
+		}
+	}
+	k.DeleteRoute(fib.MainTable, "203.0.113.0/24", 0)
+	b.waitRoute("203.0.113.0/24", "withdrawn", func(rs []Route) bool { return len(rs) == 0 })
+}

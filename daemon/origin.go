@@ -95,6 +95,9 @@ func (d *Daemon) rebuildOriginsLocked() {
 	for _, name := range slices.Sorted(maps.Keys(d.annCfg)) {
 		add(name, d.annCfg[name], false)
 	}
+	for _, name := range slices.Sorted(maps.Keys(d.annRedist)) {
+		add(redistName(name), d.annRedist[name], false)
+	}
 	for _, p := range slices.SortedFunc(maps.Keys(d.annRuntime), comparePrefix) {
 		add(runtimeName(p), d.annRuntime[p], true)
 	}

@@ -24,7 +24,8 @@ import (
 	"github.com/godwit-bgp/godwit/wire/iana"
 )
 
-var watchedKinds = []config.Kind{config.KindBGPConfiguration, config.KindBGPPeer, config.KindAnnouncement, config.KindRoutePolicy}
+var watchedKinds = []config.Kind{config.KindBGPConfiguration, config.KindBGPPeer, config.KindAnnouncement, config.KindRoutePolicy,
+	config.KindRedistribution}
 
 // applySnapshot reads the watch's initial snapshot and applies it.
 func (d *Daemon) applySnapshot(events <-chan config.Event) error {
@@ -42,6 +43,7 @@ func (d *Daemon) applySnapshot(events <-chan config.Event) error {
 			}
 			d.syncPolicies()
 			d.syncOrigins()
+			d.syncRedistributions()
 			d.syncPeers()
 			return nil
 		case config.Closed:
@@ -105,6 +107,8 @@ func (s *desired) put(r *config.Resource) {
 		s.peers[r.Metadata.Name] = r
 	case config.KindAnnouncement:
 		s.anns[r.Metadata.Name] = r
+	case config.KindRedistribution:
+		s.redis[r.Metadata.Name] = r
 	case config.KindRoutePolicy:
 		s.pols[r.Metadata.Name] = r
 	}
@@ -118,6 +122,8 @@ func (s *desired) remove(r *config.Resource) {
 		delete(s.peers, r.Metadata.Name)
 	case config.KindAnnouncement:
 		delete(s.anns, r.Metadata.Name)
+	case config.KindRedistribution:
+		delete(s.redis, r.Metadata.Name)
 	case config.KindRoutePolicy:
 		delete(s.pols, r.Metadata.Name)
 	}
@@ -139,6 +145,8 @@ func (d *Daemon) applyChange(r *config.Resource) {
 		d.syncPeer(r.Metadata.Name)
 	case config.KindAnnouncement:
 		d.syncOrigins()
+	case config.KindRedistribution:
+		d.syncRedistributions()
 	case config.KindRoutePolicy:
 		d.syncPolicies()
 		d.applyPolicies()
@@ -150,6 +158,7 @@ func (d *Daemon) applyAll() error {
 	_, err := d.applyGlobal()
 	d.syncPolicies()
 	d.syncOrigins()
+	d.syncRedistributions()
 	d.syncPeers()
 	return err
 }
