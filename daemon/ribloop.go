@@ -863,7 +863,9 @@ func (l *ribLoop) flush() {
 		b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, NSel: nsel}, ps)
 	})
 	batch := b.done()
-	if k := l.d.fib.Load(); k != nil {
+	if k := l.d.fib.Load(); k != nil && !k.dryRun {
+		// With --no-fib no desired state is kept: it would cost the
+		// memory of a second table for routes that are never written.
 		k.changes(batch)
 	}
 	for _, gs := range l.groups {
