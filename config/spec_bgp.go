@@ -198,13 +198,18 @@ type BGPPeerSpec struct {
 	ImportPolicy string `json:"importPolicy,omitempty"`
 	ExportPolicy string `json:"exportPolicy,omitempty"`
 	// NodeSelector picks the cluster Nodes that have this peer (by Node
-	// labels); unset: every node.
+	// labels, see Selector); unset: every node.
 	NodeSelector Selector `json:"nodeSelector,omitempty"`
 	// PeerSelector makes every cluster Node it selects a peer, instead of
-	// the single PeerAddress.
+	// the single PeerAddress (see Selector and the cluster package).
 	PeerSelector Selector `json:"peerSelector,omitempty"`
 	// AddPath configures ADD-PATH (RFC 7911).
 	AddPath *AddPath `json:"addPath,omitempty"`
+	// ExtendedNextHop advertises the Extended Next Hop Encoding
+	// capability for IPv4 unicast with IPv6 next hops (RFC 8950): IPv4
+	// routes over an IPv6 session, as FRR's `capability
+	// extended-nexthop`. List ipv4-unicast in families too.
+	ExtendedNextHop bool `json:"extendedNextHop,omitempty"`
 	// GracefulRestart overrides the BGPConfiguration's for this peer.
 	GracefulRestart *PeerGracefulRestart `json:"gracefulRestart,omitempty"`
 	// Shutdown keeps the session administratively down.

@@ -1,13 +1,17 @@
 package daemon
 
 import (
+	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
 	"github.com/godwit-bgp/godwit/rib/export"
+	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/godwit-bgp/godwit/wire/nlri"
 )
 
@@ -32,12 +36,23 @@ func (d *Daemon) exportConfig(spec *config.BGPPeerSpec, s *peer.Session, cluster
 	ibgp := s.IBGP()
 	r := export.Rules{LocalAS: s.LocalAS, IBGP: ibgp, Client: ibgp && spec.RouteReflectorClient, ClusterID: clusterID}
 	local := s.LocalAddr.Addr().Unmap()
+	// Our next hops: the session's address, and for the other family an
+	// address of that family on the same interface, as FRR chooses (an
+	// IPv6 route over an IPv4 session needs a real IPv6 next hop to be
+	// usable); without one, IPv6 routes get the IPv4-mapped address and
+	// IPv4 routes are not sent over an IPv6 session (unless RFC 8950).
+	other := addressBeside(local)
 	if local.Is4() {
 		r.NextHop4 = local
 		r.NextHop6 = netip.AddrFrom16(local.As16())
+		if other.IsValid() {
+			r.NextHop6 = other
+		}
 	} else {
 		r.NextHop6 = local
+		r.NextHop4 = other
 	}
+	r.ExtendedNextHop = slices.Contains(s.Negotiated.ExtendedNextHop, wire.NextHopEntry{Family: nlri.IPv4Unicast, NextHopAFI: iana.AFIIPv6})
 	if spec.ExportPolicy != "" {
 		if p := d.exportPolicy(spec.ExportPolicy, s.RemoteAddr.Addr().Unmap(), s.LocalAS); p != nil {
 			r.Policy, r.PolicyKey = p, p.key
@@ -91,4 +106,45 @@ func localAttrs(o *origin, fam nlri.Family) attr.List {
 		list = append(list, c)
 	}
 	return list
+}
+
+// addressBeside returns a global unicast address of the other family on
+// the interface that holds addr, or the zero Addr.
+func addressBeside(addr netip.Addr) netip.Addr {
+	if !addr.IsValid() || addr.IsLoopback() {
+		return netip.Addr{}
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return netip.Addr{}
+	}
+	for _, ifc := range ifs {
+		as, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		var mine bool
+		var other netip.Addr
+		for _, a := range as {
+			n, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(n.IP)
+			if !ok {
+				continue
+			}
+			ip = ip.Unmap()
+			switch {
+			case ip == addr:
+				mine = true
+			case ip.Is4() != addr.Is4() && ip.IsGlobalUnicast() && !other.IsValid():
+				other = ip
+			}
+		}
+		if mine {
+			return other
+		}
+	}
+	return netip.Addr{}
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
 	"github.com/godwit-bgp/godwit/transport"
+	"github.com/godwit-bgp/godwit/wire"
+	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/godwit-bgp/godwit/wire/nlri"
 )
 
@@ -54,6 +56,9 @@ func peerConfig(spec *config.BGPPeerSpec, g *config.BGPConfigurationSpec, opt *O
 			return peer.Config{}, fmt.Errorf("spec.families: %w", err)
 		}
 		c.Families = append(c.Families, fam)
+	}
+	if spec.ExtendedNextHop {
+		c.ExtendedNextHop = []wire.NextHopEntry{{Family: nlri.IPv4Unicast, NextHopAFI: iana.AFIIPv6}}
 	}
 	if ap := spec.AddPath; ap != nil {
 		for _, f := range ap.Receive {

@@ -31,6 +31,10 @@ type Rules struct {
 	// of NextHop4, as FRR sends it.
 	NextHop4 netip.Addr
 	NextHop6 netip.Addr
+	// ExtendedNextHop: IPv4 unicast may carry an IPv6 next hop on these
+	// sessions (RFC 8950 negotiated); our own next hop for IPv4 routes is
+	// then NextHop6 when we have no IPv4 address on the session.
+	ExtendedNextHop bool
 	// NextHopSelf sets our address as the next hop of the routes learned
 	// over eBGP that we pass to these iBGP peers (it is always set towards
 	// eBGP peers). Reflected routes keep theirs (RFC 4456 §10).
@@ -137,8 +141,13 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 	}
 	reflect := r.IBGP && src.IBGP && !src.Local
 	self := src.Local || !r.IBGP || (r.NextHopSelf && !src.IBGP)
-	if fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() && self {
+	// self4v6: our next hop for IPv4 routes is IPv6 (RFC 8950).
+	self4v6 := fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() && r.ExtendedNextHop && r.NextHop6.IsValid() && !r.NextHop6.Is4In6()
+	if fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() && self && !self4v6 {
 		return nil, false // no IPv4 next hop of ours on this session
+	}
+	if fam == nlri.IPv4Unicast && !self && !r.ExtendedNextHop && !a.NextHop.Unmap().Is4() && a.NextHop.IsValid() {
+		return nil, false // an IPv6 next hop this session cannot carry
 	}
 	in := a.List
 	if !r.IBGP && !src.Local && in.Has(iana.AttrMED) {
@@ -166,7 +175,7 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 				nhSet, self = nh.Addr, false
 			}
 		}
-		if self && fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() {
+		if self && fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() && !self4v6 {
 			return nil, false
 		}
 	}
@@ -233,7 +242,9 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 	if nhSet.IsValid() {
 		out = withNextHop(out, fam, nhSet)
 	}
-	if fam == nlri.IPv4Unicast && self && out.Get(iana.AttrNextHop) == nil {
+	if fam == nlri.IPv4Unicast && self && self4v6 {
+		out = withNextHop(out, fam, r.NextHop6)
+	} else if fam == nlri.IPv4Unicast && self && out.Get(iana.AttrNextHop) == nil {
 		out = append(out, &attr.NextHop{Addr: r.NextHop4})
 	}
 	if fam != nlri.IPv4Unicast && self && out.Get(iana.AttrMPReachNLRI) == nil {

@@ -201,6 +201,20 @@ func TestTransform(t *testing.T) {
 			want: attr.List{origin(), seq(65001), mp6("2001:db8::1", "")},
 		},
 		{
+			name:  "next hop self/RFC 8950: an IPv4 route over an IPv6 session gets our IPv6 next hop in MP_REACH_NLRI",
+			rules: with(ebgp6, func(r *Rules) { r.ExtendedNextHop = true }), src: srcLocal, in: localV4(),
+			want: attr.List{origin(), seq(65001), mpAddr(nlri.IPv4Unicast, ourNH6)},
+		},
+		{
+			name:  "next hop self/no RFC 8950: an IPv4 route is not sent over an IPv6 session",
+			rules: ebgp6, src: srcLocal, in: localV4(), refused: true,
+		},
+		{
+			name:  "ibgp/an IPv4 route with an IPv6 next hop is not sent where RFC 8950 is not negotiated",
+			rules: ibgp, src: srcEBGP, in: attr.List{origin(), seq(65009), mpAddr(nlri.IPv4Unicast, netip.MustParseAddr("2001:db8::9"))},
+			refused: true,
+		},
+		{
 			name:  "next hop self/IPv4-mapped NextHop6 on an IPv4 session",
 			rules: ebgp4, fam: nlri.IPv6Unicast, src: srcLocal, in: localV6,
 			want: attr.List{origin(), seq(65001), mpAddr(nlri.IPv6Unicast, netip.AddrFrom16(ourNH4.As16()))},
