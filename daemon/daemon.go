@@ -110,6 +110,9 @@ type Daemon struct {
 	// fib writes the best routes to the kernel and resolves next hops
 	// (fib.go); set by Run before the RIB loop starts.
 	fib atomic.Pointer[kernelFIB]
+	// grRestart is set while we come back from a graceful restart with
+	// our kernel routes kept: the R and F bits of our OPENs (RFC 4724).
+	grRestart atomic.Bool
 	// policies are the compiled RoutePolicies by name; replaced whole.
 	policies atomic.Pointer[map[string]*compiledPolicy]
 

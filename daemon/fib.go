@@ -142,6 +142,15 @@ func (d *Daemon) startFIB(ctx context.Context) error {
 				"routes", n, "protocol", proto, "deferral", deferral)
 		}
 	}
+	if g != nil && g.GracefulRestart != nil && g.GracefulRestart.Enabled && k.adopted > 0 && !k.dryRun {
+		// A graceful restart (RFC 4724 §4.1): forwarding went on with
+		// the kept routes; peers are told (R and F bits), and our
+		// advertisements wait for their End-of-RIB.
+		d.grRestart.Store(true)
+		d.rib.deferring = true
+		k.log.Info("graceful restart: forwarding state kept; advertising after every peer's End-of-RIB or the selection deferral time",
+			"deferral", deferral)
+	}
 	k.redist = &redistributor{d: d, src: be, proto: proto, wake: make(chan struct{}, 1)}
 	d.fib.Store(k)
 	d.rib.v4.SetResolver(k)
@@ -219,8 +228,13 @@ func (k *kernelFIB) changes(batch []export.Change) {
 }
 
 // requestConverged asks the writer to tell the reconciler, after the
-// batches queued so far.
+// batches queued so far, and ends a graceful restart's selection
+// deferral.
 func (k *kernelFIB) requestConverged() {
+	if k.d.grRestart.Swap(false) {
+		k.d.rib.post(opFunc{k.d.rib.endDeferral})
+		k.log.Info("graceful restart complete: sending our routes")
+	}
 	k.mu.Lock()
 	k.convergeRq = true
 	k.mu.Unlock()

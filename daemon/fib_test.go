@@ -191,3 +191,40 @@ spec: {source: connected, interfaces: [eth1]}
 	k.DeleteRoute(fib.MainTable, "203.0.113.0/24", 0)
 	b.waitRoute("203.0.113.0/24", "withdrawn", func(rs []Route) bool { return len(rs) == 0 })
 }
+
+func TestGracefulRestartAfterKeptRoutes(t *testing.T) {
+	l := newLab(t)
+	k := fibKernel()
+	// The previous run stopped gracefully and left its route.
+	k.AddRoute(fib.KernelRoute{Route: fib.Route{Table: fib.MainTable, Prefix: netip.MustParsePrefix("203.0.113.0/24"),
+		NextHops: []fib.NextHop{{Addr: netip.MustParseAddr("198.51.100.7")}}, Metric: fib.DefaultMetric}, Protocol: fib.DefaultProtocol})
+	gr := ", gracefulRestart: {enabled: true, selectionDeferralTime: 60}"
+	a := l.startKernel("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", gr, []string{"{{A2}}|65002"}, "10.1.0.0/24"), k)
+	eventually(t, 20*time.Second, func() (bool, string) {
+		_, err := a.d.FIB(t.Context(), false)
+		return err == nil, fmt.Sprint(err)
+	})
+	if r, f := a.d.restartState(); !r || !f {
+		t.Fatalf("restarting with kept routes: R %v F %v, want both set", r, f)
+	}
+	b := l.start("b", speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65001|exportPolicy: to-a"},
+		"203.0.113.0/24")+fibPolicy)
+	// B's End-of-RIB ends the deferral: A's route reaches B, the R bit
+	// is cleared for later sessions, and the kept kernel route stayed.
+	b.waitRoute("10.1.0.0/24", "from A after the deferral", func(rs []Route) bool { return len(rs) == 1 })
+	eventually(t, 20*time.Second, func() (bool, string) {
+		r, _ := a.d.restartState()
+		return !r, "R bit still set after every peer's End-of-RIB"
+	})
+	waitKernel(t, k, "203.0.113.0/24", "nexthop via 198.51.100.7")
+	for _, op := range k.Log() {
+		if strings.Contains(op, "203.0.113.0/24") && !strings.HasPrefix(op, "replace") {
+			t.Errorf("the kept route was touched other than in place: %q", op)
+		}
+	}
+	// A graceful stop keeps the routes for the next run.
+	a.stop(false)
+	if got := kernelLines(k, "203.0.113.0/24"); len(got) != 1 {
+		t.Errorf("after a graceful stop: %q, want the route kept", got)
+	}
+}

@@ -278,7 +278,7 @@ func (d *Daemon) listen(addrs []string) (*transport.Listener, error) {
 		if spec == nil || g == nil || unsupported(spec) != "" {
 			continue
 		}
-		c, err := peerConfig(spec, g, &d.opt)
+		c, err := d.peerConfig(spec, g)
 		if err != nil {
 			d.log.Error("BGPPeer cannot be used", "neighbor", name, "err", err)
 			continue
@@ -320,7 +320,7 @@ func (d *Daemon) syncPeer(name string) {
 		}
 		return
 	}
-	cfg, err := peerConfig(spec, g, &d.opt)
+	cfg, err := d.peerConfig(spec, g)
 	if err != nil {
 		d.log.Error("BGPPeer cannot be used", "neighbor", name, "err", err)
 		if n != nil {

@@ -66,6 +66,10 @@ type ribLoop struct {
 	regroups []opRegroup  // moves waiting for the end of the round
 	clock4   pathClock    // arrival times of the paths (age.go)
 	clock6   pathClock
+	// deferring holds sessions out of the update groups after a graceful
+	// restart until the RIB has converged (RFC 4724 §4.1: selection
+	// deferral), so that peers get the whole table, not a partial one.
+	deferring bool
 
 	ctx context.Context
 }
@@ -84,7 +88,8 @@ type ribSource struct {
 	timer     *time.Timer
 	member    *export.Member
 	group     *groupState
-	withdrawn uint64 // withdrawn NLRI received
+	deferred  *export.Config // the group to join when the selection deferral ends
+	withdrawn uint64         // withdrawn NLRI received
 	// limitWarned records the prefix limits whose warning threshold is
 	// crossed (maxprefix.go), so that the warning is logged once.
 	limitWarned map[string]bool
@@ -490,7 +495,13 @@ func (l *ribLoop) up(op opUp) {
 	}
 	rs.member = &export.Member{S: snd, Families: slices.Clone(op.s.Negotiated.Families),
 		EnhancedRefresh: op.s.Negotiated.EnhancedRouteRefresh}
-	l.join(rs, op.cfg)
+	if l.deferring {
+		cfg := op.cfg
+		rs.deferred = &cfg
+		op.n.log.Info("session up during the selection deferral after our graceful restart: our routes follow when every peer has sent End-of-RIB")
+	} else {
+		l.join(rs, op.cfg)
+	}
 	l.publish(op.n, rs)
 }
 
@@ -639,6 +650,11 @@ func (l *ribLoop) regroupAll() {
 	}
 	for i, op := range ops {
 		rs := l.srcs[op.n]
+		if last[op.n] == i && rs != nil && rs.session == op.s && rs.deferred != nil {
+			cfg := op.cfg
+			rs.deferred = &cfg
+			continue
+		}
 		if last[op.n] != i || rs == nil || rs.session != op.s || rs.group == nil || rs.group.g.Config().Key() == op.cfg.Key() {
 			continue
 		}
@@ -706,6 +722,7 @@ func (l *ribLoop) down(op opDown) {
 		return
 	}
 	rs.session = nil
+	rs.deferred = nil
 	l.leave(rs)
 	held := l.v4.SourcePaths(rs.id) + l.v6.SourcePaths(rs.id)
 	if !op.graceful || op.restart == 0 || held == 0 {
@@ -914,4 +931,31 @@ func ribCountsOf(n *neighbor) *familyCounts {
 		return c
 	}
 	return &familyCounts{}
+}
+
+// endDeferral ends the selection deferral: the sessions held out join
+// their update groups, each group filled once.
+func (l *ribLoop) endDeferral() {
+	if !l.deferring {
+		return
+	}
+	l.deferring = false
+	byKey := map[export.GroupKey][]*ribSource{}
+	cfgs := map[export.GroupKey]export.Config{}
+	var order []export.GroupKey
+	for _, rs := range l.srcs {
+		if rs.deferred == nil || rs.session == nil {
+			continue
+		}
+		k := rs.deferred.Key()
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+			cfgs[k] = *rs.deferred
+		}
+		byKey[k] = append(byKey[k], rs)
+		rs.deferred = nil
+	}
+	for _, k := range order {
+		l.joinAll(byKey[k], cfgs[k])
+	}
 }

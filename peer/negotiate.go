@@ -72,13 +72,17 @@ func LocalOpen(cfg *Config) *wire.Open {
 		caps = append(caps, wire.CapExtendedNextHop{Entries: cfg.ExtendedNextHop})
 	}
 	if gr := cfg.GracefulRestart; gr != nil {
-		c := wire.CapGracefulRestart{Restarting: gr.Restarting, Notification: true, Time: uint16(gr.RestartTime / time.Second)}
+		restarting, forwarding := gr.Restarting, gr.Forwarding
+		if gr.State != nil {
+			restarting, forwarding = gr.State()
+		}
+		c := wire.CapGracefulRestart{Restarting: restarting && gr.Enabled, Notification: true, Time: uint16(gr.RestartTime / time.Second)}
 		if gr.RestartTime/time.Second > 4095 {
 			c.Time = 4095
 		}
 		if gr.Enabled {
 			for _, f := range cfg.families() {
-				c.Families = append(c.Families, wire.GRFamily{Family: f, Forwarding: gr.Forwarding})
+				c.Families = append(c.Families, wire.GRFamily{Family: f, Forwarding: forwarding})
 			}
 		}
 		caps = append(caps, c)
