@@ -100,6 +100,16 @@ type Backend interface {
 	// AnnouncementNotFound: configured ones change in the configuration
 	// only.
 	DeleteAnnouncement(ctx context.Context, prefix netip.Prefix) (AnnouncementDeleted, error)
+
+	// FIB is called for GET /v1/fib and compares the kernel's routes
+	// with the RIB's: the reconciler's state and counters, the tracked
+	// next hops in any order (the Server sorts them by address), and the
+	// routes in the order to list them (by table, then prefix): with all
+	// every route desired or installed, else only those whose kernel
+	// state differs from the desired one (held routes of a previous run
+	// included). Before the kernel has been opened it returns
+	// Unavailable.
+	FIB(ctx context.Context, all bool) (FIB, error)
 }
 
 // Families lists the address families, spelt as in BGPPeer.families.

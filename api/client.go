@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -322,6 +323,30 @@ func (c *Client) DeleteAnnouncement(ctx context.Context, prefix netip.Prefix) (A
 		return d, c.readFailed(ctx, err)
 	}
 	return d, nil
+}
+
+// FIB returns the kernel's routes against the RIB's: with all every route,
+// else only those that differ. Routes and NextHops are never nil. While
+// godwitd has not opened the kernel yet it is an *Error with status 503.
+func (c *Client) FIB(ctx context.Context, all bool) (FIB, error) {
+	var f FIB
+	v := url.Values{}
+	v.Set("all", strconv.FormatBool(all))
+	resp, err := c.do(ctx, http.MethodGet, "/v1/fib", v, nil)
+	if err != nil {
+		return f, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&f); err != nil {
+		return f, c.readFailed(ctx, err)
+	}
+	if f.Routes == nil {
+		f.Routes = []FIBRoute{}
+	}
+	if f.NextHops == nil {
+		f.NextHops = []TrackedNextHop{}
+	}
+	return f, nil
 }
 
 // Routes calls emit for every path that matches q, as the daemon streams

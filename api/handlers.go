@@ -36,6 +36,7 @@ import (
 //	GET  /v1/policies/{name}/test?prefix=&peer=
 //	                                     [PolicyTestResult] (a JSON array, [] for no path)
 //	GET, POST, DELETE /v1/announcements  the route-injection API (announce.go)
+//	GET  /v1/fib?all=                    FIB: the kernel's routes against the RIB's (fib.go)
 const (
 	contentJSON   = "application/json"
 	contentNDJSON = "application/x-ndjson"
@@ -65,6 +66,7 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /v1/announcements", s.handleAnnouncements)
 	mux.HandleFunc("POST /v1/announcements", s.handleAddAnnouncement)
 	mux.HandleFunc("DELETE /v1/announcements", s.handleDeleteAnnouncement)
+	mux.HandleFunc("GET /v1/fib", s.handleFIB)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.handleUnknown(mux, w, r) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.enter() {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -97,6 +98,12 @@ func TestEndpoints(t *testing.T) {
 		{"announcement_unknown_field", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24", "vrf": "blue"}`},
 		{"announcement_two_values", "POST", "/v1/announcements", `{"prefix": "10.9.0.0/24"} {"prefix": "10.9.1.0/24"}`},
 		{"announcements_wrong_method", "PUT", "/v1/announcements", ""},
+		{"fib", "GET", "/v1/fib", ""},
+		{"fib_all", "GET", "/v1/fib?all=true", ""},
+		{"fib_bad_all", "GET", "/v1/fib?all=maybe", ""},
+		{"fib_unknown_parameter", "GET", "/v1/fib?all=true&vrf=blue", ""},
+		{"fib_two_values", "GET", "/v1/fib?all=true&all=false", ""},
+		{"fib_wrong_method", "POST", "/v1/fib", ""},
 		{"unknown_endpoint", "GET", "/v1/bogus", ""},
 		{"wrong_method", "POST", "/v1/status", ""},
 	}
@@ -166,6 +173,134 @@ func TestContractArrays(t *testing.T) {
 		if bytes.Contains(got, []byte(field)) {
 			t.Errorf("announcement %s has %s, which is not set", got, field)
 		}
+	}
+	got = rawDo(t, sock, "GET", "/v1/fib", "").body
+	for _, field := range []string{`"routes":[]`, `"nextHops":[]`} {
+		if !bytes.Contains(got, []byte(field)) {
+			t.Errorf("fib %s lacks %s", got, field)
+		}
+	}
+	for _, field := range []string{`lastSync`, `lastError`} {
+		if bytes.Contains(got, []byte(field)) {
+			t.Errorf("fib %s has %s, which is not set", got, field)
+		}
+	}
+}
+
+// TestFIBShape checks the JSON of GET /v1/fib field by field: the names
+// and types of the contract, next hops sorted by address, routes in the
+// Backend's order, [] for a blackhole's next hops, and desired, installed,
+// gateway, interface and error omitted where there is none.
+func TestFIBShape(t *testing.T) {
+	checkLeaks(t)
+	b := &apitest.Backend{FIBInfo: api.FIB{
+		Protocol: 200, DryRun: true, Desired: 2, Installed: 1, Pending: 2,
+		Routes: []api.FIBRoute{
+			{Prefix: "10.9.0.0/24", Table: 254, State: api.FIBAdd,
+				Desired: &api.KernelRoute{Metric: 20, NextHops: []api.KernelNextHop{{Interface: "eth1", Weight: 1}}}},
+			{Prefix: "10.1.0.0/24", Table: 254, State: api.FIBDelete,
+				Installed: &api.KernelRoute{Metric: 20, Blackhole: true}, Error: "no such route"},
+		},
+		NextHops: []api.TrackedNextHop{
+			{Address: "2001:db8::1", Resolvable: true, Cost: 5, AttributeSets: 1},
+			{Address: "192.0.2.10", AttributeSets: 2},
+			{Address: "192.0.2.9", Resolvable: true, AttributeSets: 4},
+		},
+	}}
+	srv := apitest.Serve(t, b)
+	resp := rawDo(t, srv.Addr().Address, "GET", "/v1/fib", "")
+	if resp.status != http.StatusOK || resp.contentType != "application/json" {
+		t.Fatalf("status %d, content type %q", resp.status, resp.contentType)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(resp.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"protocol": 200.0, "dryRun": true, "converged": false, "adopted": 0.0, "holding": false,
+		"desired": 2.0, "installed": 1.0, "held": 0.0, "pending": 2.0, "failed": 0.0,
+		"added": 0.0, "replaced": 0.0, "deleted": 0.0,
+		"routes": []any{
+			map[string]any{"prefix": "10.9.0.0/24", "table": 254.0, "state": "add",
+				"desired": map[string]any{"nextHops": []any{map[string]any{"interface": "eth1", "weight": 1.0}}, "metric": 20.0, "blackhole": false}},
+			map[string]any{"prefix": "10.1.0.0/24", "table": 254.0, "state": "delete",
+				"installed": map[string]any{"nextHops": []any{}, "metric": 20.0, "blackhole": true}, "error": "no such route"},
+		},
+		"nextHops": []any{
+			map[string]any{"address": "192.0.2.9", "resolvable": true, "cost": 0.0, "attributeSets": 4.0},
+			map[string]any{"address": "192.0.2.10", "resolvable": false, "cost": 0.0, "attributeSets": 2.0},
+			map[string]any{"address": "2001:db8::1", "resolvable": true, "cost": 5.0, "attributeSets": 1.0},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("GET /v1/fib (-want +got):\n%s", diff)
+	}
+}
+
+// TestClientFIB runs the Client's FIB against the sample backend, and
+// against one that is not ready.
+func TestClientFIB(t *testing.T) {
+	checkLeaks(t)
+	b := apitest.Sample()
+	srv := apitest.Serve(t, b)
+	c, err := api.NewClient(srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	all, err := c.FIB(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := b.FIBInfo
+	want.NextHops = []api.TrackedNextHop{want.NextHops[3], want.NextHops[1], want.NextHops[2], want.NextHops[0]}
+	if diff := cmp.Diff(want, all); diff != "" {
+		t.Errorf("FIB(all) (-want +got):\n%s", diff)
+	}
+	diffs, err := c.FIB(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, r := range diffs.Routes {
+		states = append(states, r.Prefix+" "+string(r.State))
+	}
+	if diff := cmp.Diff([]string{"10.2.3.0/24 replace", "10.8.0.0/24 held", "192.0.2.0/24 add"}, states); diff != "" {
+		t.Errorf("FIB(differences) (-want +got):\n%s", diff)
+	}
+	if diffs.Desired != 4 || len(diffs.NextHops) != 4 {
+		t.Errorf("FIB(differences) lost the counts or the next hops: %+v", diffs)
+	}
+	sock := srv.Addr().Address
+	for target, same := range map[string]string{"/v1/fib?all": "/v1/fib?all=true", "/v1/fib?all=false": "/v1/fib"} {
+		if got, want := rawDo(t, sock, "GET", target, ""), rawDo(t, sock, "GET", same, ""); got.status != 200 || !bytes.Equal(got.body, want.body) {
+			t.Errorf("GET %s = %d %s\nwant the answer of %s:\n%s", target, got.status, got.body, same, want.body)
+		}
+	}
+
+	none, err := api.NewClient(apitest.Serve(t, &apitest.Backend{}).Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer none.Close()
+	f, err := none.FIB(ctx, false)
+	if err != nil || f.Routes == nil || f.NextHops == nil || len(f.Routes)+len(f.NextHops) != 0 {
+		t.Errorf("FIB with nothing = %#v, %v; want empty slices", f, err)
+	}
+
+	starting := &apitest.Backend{Err: api.Unavailable("godwitd is starting: the kernel routing table is not open yet", "try again in a moment")}
+	sc, err := api.NewClient(apitest.Serve(t, starting).Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	_, err = sc.FIB(ctx, true)
+	var e *api.Error
+	if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable ||
+		err.Error() != "godwitd is starting: the kernel routing table is not open yet; try again in a moment" {
+		t.Errorf("FIB before the kernel is open: %v", err)
 	}
 }
 
@@ -247,7 +382,7 @@ func TestMethodNotAllowed(t *testing.T) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", srv.Addr().Address)
 	}}}
 	defer hc.CloseIdleConnections()
-	for path, want := range map[string]string{"/v1/announcements": "GET, POST, DELETE", "/v1/status": "GET"} {
+	for path, want := range map[string]string{"/v1/announcements": "GET, POST, DELETE", "/v1/status": "GET", "/v1/fib": "GET"} {
 		req, _ := http.NewRequest(http.MethodPut, "http://godwitd"+path, nil)
 		resp, err := hc.Do(req)
 		if err != nil {

@@ -623,3 +623,143 @@ type AnnouncementDeleted struct {
 	// been withdrawn.
 	ShadowedBy string `json:"shadowedBy,omitempty"`
 }
+
+// FIB is the kernel routing table against the RIB (GET /v1/fib): how the
+// reconciler that writes godwit's kernel routes is doing, the routes where
+// the kernel differs from what the RIB wants (or every route), and the BGP
+// next hops tracked through the kernel.
+type FIB struct {
+	// Protocol is the route protocol number godwit's kernel routes carry
+	// (kernelProtocol; the "proto" of ip route).
+	Protocol uint8 `json:"protocol"`
+	// DryRun is set when godwitd runs with --no-fib: the kernel is read
+	// but never written, and Pending counts what would be written.
+	DryRun bool `json:"dryRun"`
+	// Converged is set once the RIB has converged after the start (every
+	// peer sent End-of-RIB, or the selection deferral time passed).
+	Converged bool `json:"converged"`
+	// Adopted counts the routes of a previous run found in the kernel at
+	// start. Holding is set while the ones not desired are kept, until
+	// the RIB has converged; Held counts them.
+	Adopted int  `json:"adopted"`
+	Holding bool `json:"holding"`
+	// Desired counts the routes the RIB wants in the kernel; Installed
+	// the routes of Protocol the kernel holds.
+	Desired   int `json:"desired"`
+	Installed int `json:"installed"`
+	Held      int `json:"held"`
+	// Pending counts the routes not yet as desired (failed ones waiting
+	// for a retry, stale ones left to delete); Failed those whose last
+	// kernel operation failed.
+	Pending int `json:"pending"`
+	Failed  int `json:"failed"`
+	// Added, Replaced and Deleted count the kernel operations since
+	// godwitd started.
+	Added    uint64 `json:"added"`
+	Replaced uint64 `json:"replaced"`
+	Deleted  uint64 `json:"deleted"`
+	// LastSync is when the kernel's routes were last read.
+	LastSync time.Time `json:"lastSync,omitzero"`
+	// LastError is the last failure to write the kernel, as text (it may
+	// be resolved since: Failed and the routes' Error say what fails
+	// now), and LastErrorAt when it happened.
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
+	// Routes are the routes that differ from what the RIB wants, or
+	// every route when all of them were asked for, sorted by table and
+	// prefix.
+	Routes []FIBRoute `json:"routes"`
+	// NextHops are the BGP next hops the RIB tracks through the kernel,
+	// sorted by address.
+	NextHops []TrackedNextHop `json:"nextHops"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null.
+func (f FIB) MarshalJSON() ([]byte, error) {
+	type plain FIB
+	p := plain(f)
+	p.Routes = nonNil(p.Routes)
+	p.NextHops = nonNil(p.NextHops)
+	return json.Marshal(p)
+}
+
+// FIBState says how one kernel route compares with what the RIB wants.
+type FIBState string
+
+// The FIB states: FIBOK, or what the reconciler does about the route (in
+// a dry run, what it would do).
+const (
+	// FIBOK: the kernel has the route as desired.
+	FIBOK FIBState = "ok"
+	// FIBAdd: desired, not in the kernel yet.
+	FIBAdd FIBState = "add"
+	// FIBReplace: in the kernel with other next hops.
+	FIBReplace FIBState = "replace"
+	// FIBDelete: in the kernel, no longer desired.
+	FIBDelete FIBState = "delete"
+	// FIBHeld: a route of the previous run, kept until the RIB has
+	// converged.
+	FIBHeld FIBState = "held"
+)
+
+// FIBRoute is one destination of the kernel FIB.
+type FIBRoute struct {
+	// Prefix is the destination (CIDR); Table the kernel table (254 is
+	// the main table).
+	Prefix string   `json:"prefix"`
+	Table  int      `json:"table"`
+	State  FIBState `json:"state"`
+	// Desired is the route the RIB wants, Installed the one the kernel
+	// holds; each is omitted where there is none.
+	Desired   *KernelRoute `json:"desired,omitempty"`
+	Installed *KernelRoute `json:"installed,omitempty"`
+	// Error is the last failure of the route's kernel operation, while
+	// it is being retried.
+	Error string `json:"error,omitempty"`
+}
+
+// KernelRoute is a kernel route's forwarding: one next hop, several (ECMP,
+// one multipath route), or none for a blackhole.
+type KernelRoute struct {
+	NextHops []KernelNextHop `json:"nextHops"`
+	// Metric is the route's priority (RTA_PRIORITY), part of the kernel's
+	// identity of a route.
+	Metric    int  `json:"metric"`
+	Blackhole bool `json:"blackhole"`
+}
+
+// MarshalJSON writes empty lists as [] rather than null.
+func (r KernelRoute) MarshalJSON() ([]byte, error) {
+	type plain KernelRoute
+	p := plain(r)
+	p.NextHops = nonNil(p.NextHops)
+	return json.Marshal(p)
+}
+
+// KernelNextHop is one next hop of a kernel route.
+type KernelNextHop struct {
+	// Gateway is the address traffic is forwarded to; omitted for a
+	// directly connected destination.
+	Gateway string `json:"gateway,omitempty"`
+	// Interface is the outgoing interface's name ("#N" when godwitd has
+	// no interface of index N); omitted when the kernel picks it from
+	// the gateway.
+	Interface string `json:"interface,omitempty"`
+	// Weight is the ECMP weight, 1 to 256.
+	Weight int `json:"weight"`
+}
+
+// TrackedNextHop is a BGP next hop that the RIB resolves through the
+// kernel (decision process steps 1 and 8).
+type TrackedNextHop struct {
+	Address string `json:"address"`
+	// Resolvable reports whether the kernel has a route to it; paths
+	// through an unresolvable next hop are not eligible.
+	Resolvable bool `json:"resolvable"`
+	// Cost is the metric of the kernel route that resolves it (the IGP
+	// cost of step 8).
+	Cost uint32 `json:"cost"`
+	// AttributeSets counts the distinct attribute sets in use that name
+	// it (paths sharing attributes share a set).
+	AttributeSets int `json:"attributeSets"`
+}

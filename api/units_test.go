@@ -130,7 +130,7 @@ func TestNoSecretFields(t *testing.T) {
 			walk(path+"."+f.Name, f.Type)
 		}
 	}
-	for _, v := range []any{api.Status{}, api.NeighborDetail{}, api.Route{}, api.ConfigStatus{}, api.Event{}, api.ActionResult{}, api.VersionInfo{}} {
+	for _, v := range []any{api.Status{}, api.NeighborDetail{}, api.Route{}, api.ConfigStatus{}, api.Event{}, api.ActionResult{}, api.VersionInfo{}, api.FIB{}} {
 		walk(reflect.TypeOf(v).Name(), reflect.TypeOf(v))
 	}
 }

@@ -50,6 +50,9 @@ type Backend struct {
 	// a runtime announcement of a prefix that a configured one has is
 	// kept but not listed (it is shadowed).
 	Announced []api.Announcement
+	// FIBInfo is what FIB returns: every route, in the order to list
+	// them; FIB without all keeps those whose State is not FIBOK.
+	FIBInfo api.FIB
 	// Changes feeds Watch after its snapshot; nil means no changes.
 	Changes chan api.Event
 	// Err, when set, is returned by every method.
@@ -467,4 +470,20 @@ func validLargeCommunity(s string) bool {
 		}
 	}
 	return len(parts) == 3
+}
+
+// FIB returns FIBInfo; without all, only its routes that are not in sync.
+func (b *Backend) FIB(ctx context.Context, all bool) (api.FIB, error) {
+	if b.Err != nil {
+		return api.FIB{}, b.Err
+	}
+	f := b.FIBInfo
+	f.NextHops = slices.Clone(f.NextHops)
+	f.Routes = nil
+	for _, r := range b.FIBInfo.Routes {
+		if all || r.State != api.FIBOK {
+			f.Routes = append(f.Routes, r)
+		}
+	}
+	return f, nil
 }

@@ -12,9 +12,11 @@ import (
 // mesh and reflector-client neighbours in various states, an IPv6 session,
 // a handful of routes (ECMP, an AS_SET, a local announcement, a VPN
 // route), a VRF "blue", the results of testing two RoutePolicies,
-// from-router and only-pods, over some of the routes, and three
-// announcements (the configured pod-cidr, two added through the API).
-// Every time is relative to Epoch, so goldens are stable.
+// from-router and only-pods, over some of the routes, three
+// announcements (the configured pod-cidr, two added through the API), and
+// a kernel FIB shortly after a restart (a route of the previous run held,
+// one to replace, one the kernel refuses). Every time is relative to
+// Epoch, so goldens are stable.
 func Sample() *Backend {
 	ago := func(d time.Duration) time.Time { return Epoch.Add(-d) }
 	tor := api.Neighbor{
@@ -196,6 +198,7 @@ func Sample() *Backend {
 			{Prefix: "198.51.100.7/32", Announcement: "api:198.51.100.7/32", Runtime: true,
 				Communities: []string{"65010:100", "65535:65281"}, LocalPreference: ptr(uint32(200)), MED: ptr(uint32(10))},
 		},
+		FIBInfo:     sampleFIB(ago),
 		VRFs:        []string{"blue"},
 		RouteList:   routes,
 		Received:    map[string][]api.Route{tor.Address: received},
@@ -212,3 +215,35 @@ func Sample() *Backend {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// sampleFIB is the kernel FIB of Sample: routes in the daemon's order (by
+// table, then prefix), next hops unsorted as a Backend may give them.
+func sampleFIB(ago func(time.Duration) time.Time) api.FIB {
+	via := func(metric int, gws ...string) *api.KernelRoute {
+		r := &api.KernelRoute{Metric: metric}
+		for _, gw := range gws {
+			r.NextHops = append(r.NextHops, api.KernelNextHop{Gateway: gw, Interface: "eth0", Weight: 1})
+		}
+		return r
+	}
+	return api.FIB{
+		Protocol: 200, Adopted: 4, Holding: true,
+		Desired: 4, Installed: 4, Held: 1, Pending: 2, Failed: 1,
+		Added: 2, Replaced: 1, Deleted: 0,
+		LastSync:  ago(2 * time.Second),
+		LastError: "add 192.0.2.0/24 table 254: route exists: file exists", LastErrorAt: ago(30 * time.Second),
+		Routes: []api.FIBRoute{
+			{Prefix: "10.2.0.0/16", Table: 254, State: api.FIBOK, Desired: via(20, "10.0.1.2"), Installed: via(20, "10.0.1.2")},
+			{Prefix: "10.2.3.0/24", Table: 254, State: api.FIBReplace, Desired: via(20, "10.0.1.2", "10.0.1.11"), Installed: via(20, "10.0.1.2")},
+			{Prefix: "10.8.0.0/24", Table: 254, State: api.FIBHeld, Installed: via(20, "10.0.1.12")},
+			{Prefix: "192.0.2.0/24", Table: 254, State: api.FIBAdd, Desired: via(20, "10.0.1.11"), Error: "route exists: file exists"},
+			{Prefix: "2001:db8:100::/48", Table: 254, State: api.FIBOK, Desired: via(20, "2001:db8::2"), Installed: via(20, "2001:db8::2")},
+		},
+		NextHops: []api.TrackedNextHop{
+			{Address: "2001:db8::2", Resolvable: true, AttributeSets: 1},
+			{Address: "10.0.1.11", Resolvable: true, Cost: 10, AttributeSets: 2},
+			{Address: "203.0.113.9", AttributeSets: 1},
+			{Address: "10.0.1.2", Resolvable: true, AttributeSets: 3},
+		},
+	}
+}

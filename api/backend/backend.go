@@ -3,12 +3,13 @@
 // into the API's JSON types.
 //
 // Layer: api (DESIGN.md), which may import daemon. It imports api and
-// daemon (and the wire packages for attribute and capability texts); package
-// api itself stays independent of daemon behind the Backend interface, and
-// daemon never imports api. cmd/godwitd serves it with api.NewServer.
+// daemon (and the wire packages for attribute and capability texts, fib and
+// rib for the kernel FIB's); package api itself stays independent of daemon
+// behind the Backend interface, and daemon never imports api. cmd/godwitd serves it with api.NewServer.
 //
 // Start with Backend; conversions are in convert.go, the watch feed in
-// watch.go, the route-injection API (announcements) in announce.go.
+// watch.go, the route-injection API (announcements) in announce.go, the
+// kernel FIB in fib.go.
 package backend
 
 import (

@@ -119,6 +119,9 @@ func TestGolden(t *testing.T) {
 		{"policy_test_changes", []string{"policy", "test", "only-pods", "--prefix", "172.31.254.0/26"}},
 		{"policy_test_fall_through", []string{"policy", "test", "only-pods", "--prefix", "10.2.0.0/16"}},
 		{"policy_test_json", []string{"policy", "test", "from-router", "--prefix", "10.2.0.0/16", "-o", "json"}},
+		{"fib", []string{"fib"}},
+		{"fib_all", []string{"fib", "--all"}},
+		{"fib_json", []string{"fib", "-o", "json"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -337,6 +340,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"announce", "del"}, "del takes a prefix (see godwit announce del --help)"},
 		{[]string{"announce", "del", "10.9.0.1/24"}, "prefix 10.9.0.1/24 has host bits set; did you mean 10.9.0.0/24?"},
 		{[]string{"announce", "list", "10.9.0.0/24"}, "list takes no arguments"},
+		{[]string{"fib", "10.9.0.0/24"}, "fib takes no arguments (see godwit fib --help)"},
+		{[]string{"fib", "--all=maybe"}, `invalid argument "maybe" for "--all" flag`},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -651,5 +656,94 @@ func TestAnnounceJSON(t *testing.T) {
 	r = godwit(t, append(apiFlag, "announce", "list")...)
 	if r.code != 0 || r.stdout != "No prefixes announced.\n" {
 		t.Errorf("none, text: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+// TestFIBText checks the header's variants and the listing of a kernel
+// that matches the RIB: converged with adopted routes, a dry run, no next
+// hop tracked.
+func TestFIBText(t *testing.T) {
+	ok := api.FIBRoute{Prefix: "10.2.0.0/16", Table: 254, State: api.FIBOK,
+		Desired:   &api.KernelRoute{Metric: 20, NextHops: []api.KernelNextHop{{Gateway: "192.0.2.1", Interface: "eth0", Weight: 1}}},
+		Installed: &api.KernelRoute{Metric: 20, NextHops: []api.KernelNextHop{{Gateway: "192.0.2.1", Interface: "eth0", Weight: 1}}}}
+	apiFlag := serve(t, &apitest.Backend{FIBInfo: api.FIB{
+		Protocol: 200, Converged: true, Adopted: 3, Desired: 1, Installed: 1, Added: 1, Deleted: 2,
+		LastSync: apitest.Epoch.Add(-time.Second), Routes: []api.FIBRoute{ok},
+	}})
+	r := godwit(t, append(apiFlag, "fib")...)
+	want := `Protocol:   200
+Mode:       writing
+Converged:  yes (3 routes of the previous run adopted at start)
+Routes:     1 desired, 1 installed, 0 pending, 0 failed
+Operations: 1 added, 0 replaced, 2 deleted
+Last sync:  2024-05-01T11:59:59Z (00:00:01 ago)
+
+kernel matches the RIB: 1 route installed
+
+No next hops tracked.
+`
+	if r.code != 0 || r.stderr != "" || r.stdout != want {
+		t.Errorf("in sync: exit %d, stderr %q, stdout (-want +got):\n%s", r.code, r.stderr, cmp.Diff(want, r.stdout))
+	}
+	r = godwit(t, append(apiFlag, "fib", "--all")...)
+	if r.code != 0 || !strings.Contains(r.stdout, "| 10.2.0.0/16 | ok    | via 192.0.2.1 dev eth0 metric 20 | via 192.0.2.1 dev eth0 metric 20 | -     |") {
+		t.Errorf("in sync, --all: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+
+	apiFlag = serve(t, &apitest.Backend{FIBInfo: api.FIB{
+		Protocol: 201, DryRun: true, Desired: 2, Pending: 2,
+		Routes: []api.FIBRoute{
+			{Prefix: "10.9.0.0/24", Table: 254, State: api.FIBAdd, Desired: &api.KernelRoute{Metric: 20, NextHops: []api.KernelNextHop{
+				{Gateway: "192.0.2.1", Interface: "eth0", Weight: 1}, {Gateway: "192.0.2.2", Interface: "#12", Weight: 3}}}},
+			{Prefix: "10.10.0.0/24", Table: 100, State: api.FIBAdd, Desired: &api.KernelRoute{Metric: 20, Blackhole: true}},
+		},
+		NextHops: []api.TrackedNextHop{{Address: "192.0.2.1", Resolvable: true, Cost: 5, AttributeSets: 1}},
+	}})
+	r = godwit(t, append(apiFlag, "fib")...)
+	for _, line := range []string{
+		"Protocol:   201\n",
+		"Mode:       dry run (--no-fib): nothing is written; pending counts what would be\n",
+		"Converged:  no\n",
+		"Last sync:  never\n",
+		"| 10.9.0.0/24            | add   | via 192.0.2.1 dev eth0 weight 1, via 192.0.2.2 dev #12 weight 3 metric 20 | -         | -     |\n",
+		"| 10.10.0.0/24 table 100 | add   | blackhole metric 20                                                       | -         | -     |\n",
+		"| 192.0.2.1 | yes        | 5    |\n",
+	} {
+		if !strings.Contains(r.stdout, line) {
+			t.Errorf("dry run: no line %q in\n%s", line, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "Last error") {
+		t.Errorf("dry run without an error shows one:\n%s", r.stdout)
+	}
+}
+
+// TestFIBJSON checks -o json: one object with the contract's arrays, []
+// when empty; and the error while godwitd opens the kernel.
+func TestFIBJSON(t *testing.T) {
+	apiFlag := serve(t, &apitest.Backend{FIBInfo: api.FIB{Protocol: 200, Converged: true}})
+	r := godwit(t, append(apiFlag, "fib", "--all", "-o", "json")...)
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	var f map[string]any
+	decodeOne(t, r.stdout, &f)
+	if routes, ok := f["routes"].([]any); !ok || len(routes) != 0 {
+		t.Errorf("routes = %#v, want []", f["routes"])
+	}
+	if nhs, ok := f["nextHops"].([]any); !ok || len(nhs) != 0 {
+		t.Errorf("nextHops = %#v, want []", f["nextHops"])
+	}
+	if f["protocol"] != json.Number("200") || f["converged"] != true || f["lastError"] != nil || f["lastSync"] != nil {
+		t.Errorf("fib %v", f)
+	}
+
+	apiFlag = serve(t, &apitest.Backend{Err: api.Unavailable("godwitd is starting: the kernel routing table is not open yet", "try again in a moment")})
+	for _, args := range [][]string{{"fib"}, {"fib", "--all", "-o", "json"}} {
+		r := godwit(t, append(apiFlag, args...)...)
+		checkOneLineError(t, r, 1)
+		if want := "godwit: godwitd is starting: the kernel routing table is not open yet; try again in a moment\n"; r.stderr != want {
+			t.Errorf("%v: stderr %q, want %q", args, r.stderr, want)
+		}
 	}
 }

@@ -145,6 +145,7 @@ document with -o json.`,
 		newConfigCmd(g),
 		newPolicyCmd(g),
 		newAnnounceCmd(g),
+		newFIBCmd(g),
 	)
 
 	// ---- Commands that live in their own files, written separately. ----
