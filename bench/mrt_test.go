@@ -122,3 +122,14 @@ func TestMRTReal(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzReadMRT feeds the MRT reader broken dumps: it must return a table or
+// an error, never panic or loop.
+func FuzzReadMRT(f *testing.F) {
+	f.Add(appendMRT(nil, Generate(20, 1)))
+	f.Add([]byte{})
+	f.Add([]byte{0, 0, 0, 0, 0, 13, 0, 1, 0, 0, 0, 4, 1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = readMRT(bytes.NewReader(b), 1)
+	})
+}
