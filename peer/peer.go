@@ -792,8 +792,13 @@ func (p *Peer) established(c *conn) {
 		p.stepConn(other, Event{Type: OpenCollisionDump})
 	} else if other != nil && c == p.secondary && other.t == nil {
 		// The primary was waiting out its idle hold: the session that
-		// came in takes its place, and the idle hold is dropped.
+		// came in takes its place, and the idle hold is dropped. The
+		// failures it counted are the peer's, not that connection's:
+		// the new primary goes on from them, or a peer that flaps by
+		// dialling in would reset the damping every time (§8.1.1
+		// DampPeerOscillations; only StableTime clears the count).
 		other.stopTimers()
+		c.fsm.connectRetryCounter = other.fsm.connectRetryCounter
 		p.primary, p.secondary = c, nil
 		c.secondary = false
 		c.fsm.cfg.Passive = cfg.fsm().Passive
