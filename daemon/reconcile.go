@@ -383,7 +383,7 @@ func (d *Daemon) updateNeighbor(n *neighbor, spec *config.BGPPeerSpec, cfg peer.
 	d.mu.RLock()
 	oldSpec, oldCfg := n.spec, n.cfg
 	d.mu.RUnlock()
-	if config.SpecEqual(oldSpec, spec) && reflect.DeepEqual(oldCfg, cfg) {
+	if config.SpecEqual(oldSpec, spec) && sameConfig(oldCfg, cfg) {
 		return
 	}
 	d.secure(&oldCfg, &cfg)
@@ -528,4 +528,17 @@ func (d *Daemon) stopPeers(ns []*neighbor, graceful bool) {
 		}()
 	}
 	wg.Wait()
+}
+
+// sameConfig compares two peer configurations, the graceful restart
+// capability's State function (the same daemon's, never comparable) aside.
+func sameConfig(a, b peer.Config) bool {
+	for _, c := range []*peer.Config{&a, &b} {
+		if gr := c.GracefulRestart; gr != nil {
+			g := *gr
+			g.State = nil
+			c.GracefulRestart = &g
+		}
+	}
+	return reflect.DeepEqual(a, b)
 }

@@ -246,6 +246,13 @@ func (p *Peer) Enable() { p.command(command{op: "start"}) }
 // 9003 message) and lets it come back.
 func (p *Peer) Reset(message string) { p.command(command{op: "reset", message: message}) }
 
+// LinkDown drops the session at once because the interface it runs over
+// went down (fast external failover, as FRR and BIRD do for directly
+// connected eBGP): no NOTIFICATION can get through, so the connection is
+// closed as if it had failed, and the peer reconnects by its usual
+// back-off once the link is back.
+func (p *Peer) LinkDown(ifname string) { p.command(command{op: "linkdown", message: ifname}) }
+
 // Update applies a changed configuration. When the change affects the
 // OPEN or the socket, the session is reset with Cease / Other
 // Configuration Change; otherwise the session carries on.
@@ -367,6 +374,13 @@ func (p *Peer) handleCommand(cmd command) bool {
 	case "reset":
 		n := wire.NewShutdown(iana.CeaseAdministrativeReset, cmd.message)
 		p.stopAll(Event{Type: AutomaticStop, Code: n.Code, Subcode: n.Subcode, Data: n.Data})
+	case "linkdown":
+		for _, c := range []*conn{p.primary, p.secondary} {
+			if c != nil && c.t != nil {
+				p.stats.setError("interface " + cmd.message + " went down (fast external failover)")
+				p.stepConn(c, Event{Type: TCPConnectionFails})
+			}
+		}
 	case "update":
 		old := p.config()
 		p.cfgMu.Lock()
