@@ -120,7 +120,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 		return
 	}
 	if n.Kind == yaml.ScalarNode && strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		d.fail(path, n, fmt.Sprintf("unsupported tag %s", n.Tag))
+		// A selector such as !has(x) reads as a tag unless quoted.
+		d.fail(path, n, fmt.Sprintf("unsupported tag %s (quote a value that starts with '!')", n.Tag))
 		return
 	}
 	t := v.Type()

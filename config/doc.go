@@ -28,6 +28,9 @@
 //     between resources, and return all errors at once as *Error values
 //     that name the file, document, resource, line, field path and reason.
 //     Passwords (Secret) never appear in errors or printed output.
+//   - Selectors (selector.go): Selector, a label selector in Calico's
+//     syntax (rack == 'a' && !has(route-reflector)), parsed once when
+//     decoded, printed canonically, matched without allocating.
 //   - Printing (print.go): Print writes the canonical YAML form; parsing it
 //     gives back the same resources.
 //   - The store (store.go, memory.go): the Store interface (Get, List,

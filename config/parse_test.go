@@ -333,7 +333,7 @@ godwit.yaml: document 2 (BGPPeer "router"), line 18: spec.maxPrefixesPerFamily.l
 		},
 		{
 			name: "peer with a selector and an address",
-			src:  hdrPeer + "spec: {peerAddress: 10.0.1.2, peerSelector: {rack: a}, maxPrefixesRestart: 5x}\n",
+			src:  hdrPeer + "spec: {peerAddress: 10.0.1.2, peerSelector: \"rack == 'a'\", maxPrefixesRestart: 5x}\n",
 			want: `godwit.yaml: document 1 (BGPPeer "router"), line 4: spec.peerSelector: cannot be combined with peerAddress
 godwit.yaml: document 1 (BGPPeer "router"), line 4: spec.maxPrefixesRestart: must be a duration like 90s or 5m, or whole seconds, got "5x"`,
 		},

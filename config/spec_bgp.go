@@ -135,8 +135,8 @@ type BGPPeerSpec struct {
 	// PeerAddress is the neighbour's address; required unless
 	// PeerSelector is set.
 	PeerAddress netip.Addr `json:"peerAddress,omitzero"`
-	// PeerASN is the neighbour's AS; required unless PeerSelector is set
-	// (then each selected Node's AS is used).
+	// PeerASN is the neighbour's AS; required unless PeerSelector is set,
+	// and not allowed with it (each selected Node's AS is used).
 	PeerASN ASN `json:"peerASN,omitempty"`
 	// LocalAddress is the source address of the session (same family as
 	// PeerAddress). Default: chosen by the kernel.
@@ -284,9 +284,13 @@ func (s *BGPPeerSpec) Timers(global *BGPConfigurationSpec) (hold, keepalive, con
 }
 
 func (s *BGPPeerSpec) validate(v *validator) {
-	if len(s.PeerSelector) > 0 {
+	if !s.PeerSelector.IsZero() {
 		if s.PeerAddress.IsValid() {
 			v.errf("spec.peerSelector", "cannot be combined with peerAddress")
+		}
+		if s.PeerASN != 0 {
+			// As in Calico: each selected Node peers with its own AS.
+			v.errf("spec.peerASN", "cannot be combined with peerSelector (each selected Node's AS is used)")
 		}
 		v.selector("spec.peerSelector", s.PeerSelector)
 	} else {

@@ -327,21 +327,6 @@ func (d *Duration) decodeNode(n *yaml.Node) string {
 
 func (d Duration) encodeNode() *yaml.Node { return strNode(d.String()) }
 
-// Selector selects resources by their labels: a resource matches when it
-// has every label of the selector with the same value. The empty selector
-// matches everything.
-type Selector map[string]string
-
-// Matches reports whether labels satisfy s.
-func (s Selector) Matches(labels map[string]string) bool {
-	for k, v := range s {
-		if w, ok := labels[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 // NextHop is the next hop a policy sets: "self", "peer", "unchanged", or an
 // address.
 type NextHop struct {

@@ -72,26 +72,56 @@ var (
 // value is empty or such a name.
 func (v *validator) labels(path string, m map[string]string) {
 	for _, k := range sortedKeys(m) {
-		p := joinPath(path, k)
-		name := k
-		if prefix, rest, ok := strings.Cut(k, "/"); ok {
-			if !labelPrefixRE.MatchString(prefix) {
-				v.errf(p, "the key's prefix must be a DNS subdomain, got %q", prefix)
-				continue
-			}
-			name = rest
-		}
-		if !labelNameRE.MatchString(name) {
-			v.errf(p, "the key must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, got %q", k)
-			continue
-		}
-		if val := m[k]; val != "" && !labelNameRE.MatchString(val) {
-			v.errf(p, "the value must be empty or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, got %q", val)
+		if p := labelKeyProblem(k); p != "" {
+			v.errf(joinPath(path, k), "%s", p)
+		} else if p := labelValueProblem(m[k]); p != "" {
+			v.errf(joinPath(path, k), "%s", p)
 		}
 	}
 }
 
-func (v *validator) selector(path string, s Selector) { v.labels(path, s) }
+// labelKeyProblem says what is wrong with a label key, or "".
+func labelKeyProblem(k string) string {
+	name := k
+	if prefix, rest, ok := strings.Cut(k, "/"); ok {
+		if !labelPrefixRE.MatchString(prefix) {
+			return fmt.Sprintf("the key's prefix must be a DNS subdomain, got %q", prefix)
+		}
+		name = rest
+	}
+	if !labelNameRE.MatchString(name) {
+		return fmt.Sprintf("the key must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, got %q", k)
+	}
+	return ""
+}
+
+// labelValueProblem says what is wrong with a label value, or "".
+func labelValueProblem(val string) string {
+	if val != "" && !labelNameRE.MatchString(val) {
+		return fmt.Sprintf("the value must be empty or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, got %q", val)
+	}
+	return ""
+}
+
+// selector checks that the labels and values a selector tests could be
+// those of a resource (labels checks them with the same rules), so that
+// a typo does not become a selector that never matches. The syntax was
+// checked when it was parsed.
+func (v *validator) selector(path string, s Selector) {
+	seen := map[string]bool{}
+	report := func(p string) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			v.errf(path, "%s", p)
+		}
+	}
+	s.labelsOf(func(key string, vals []string) {
+		report(labelKeyProblem(key))
+		for _, val := range vals {
+			report(labelValueProblem(val))
+		}
+	})
+}
 
 // validateResource checks one resource on its own: envelope, name and
 // spec. It does not look at other resources.
@@ -246,7 +276,7 @@ func validateSet(rs []*Resource, pos func(i int) string) []resourceError {
 				}
 			}
 			if s.PeerAddress.IsValid() {
-				k := peerKey{s.PeerAddress, s.VRF, fmt.Sprint(map[string]string(s.NodeSelector))}
+				k := peerKey{s.PeerAddress, s.VRF, s.NodeSelector.String()}
 				if j, dup := peers[k]; dup {
 					add(i, []pathError{{path: "spec.peerAddress", reason: fmt.Sprintf("%s is already the peer of %s", s.PeerAddress, pos(j))}})
 				} else {
