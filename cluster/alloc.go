@@ -14,6 +14,8 @@ import (
 	"slices"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/godwit-bgp/godwit/config"
 )
 
@@ -122,6 +124,43 @@ func decodeAllocations(b []byte) (allocations, error) {
 	return st, nil
 }
 
+// shareLocked takes the file's lock (an flock on PATH.lock), so that the
+// daemons of several nodes on one machine (the lab) that share the file
+// never hand out the same block, and reads the file again for what the
+// others allocated meanwhile. The function it returns releases the lock.
+func (a *Allocator) shareLocked() (func(), error) {
+	lf, err := os.OpenFile(a.path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if errors.Is(err, fs.ErrNotExist) {
+		return func() {}, nil // no directory: the write fails and says so
+	}
+	if err != nil {
+		return nil, fmt.Errorf("allocation file lock: %w", err)
+	}
+	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("allocation file lock %s: %w", lf.Name(), err)
+	}
+	unlock := func() {
+		unix.Flock(int(lf.Fd()), unix.LOCK_UN)
+		lf.Close()
+	}
+	b, err := os.ReadFile(a.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		unlock()
+		return nil, fmt.Errorf("reading the allocation file: %w", err)
+	default:
+		st, err := decodeAllocations(b)
+		if err != nil {
+			unlock()
+			return nil, fmt.Errorf("allocation file %s is corrupt: %w", a.path, err)
+		}
+		a.state = st
+	}
+	return unlock, nil
+}
+
 // commitLocked writes st to the file and makes it the state; on failure
 // the state is left as it was.
 func (a *Allocator) commitLocked(st allocations) error {
@@ -191,6 +230,11 @@ func (a *Allocator) Release(rs []*config.Resource) (nodes, loadBalancers []strin
 	v := newView(rs)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	unlock, err := a.shareLocked()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
 	st := a.state.clone()
 	for _, name := range slices.Sorted(maps.Keys(st.Blocks)) {
 		if _, ok := v.byName[name]; !ok {

@@ -34,6 +34,11 @@ func (a *Allocator) Blocks(rs []*config.Resource, node string) ([]netip.Prefix, 
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	unlock, err := a.shareLocked()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 
 	// What other Nodes hold: their podCIDRs, and their blocks unless a
 	// Node's podCIDRs took them over (the podCIDRs win).

@@ -54,6 +54,11 @@ func (a *Allocator) LoadBalancers(rs []*config.Resource) ([]LoadBalancer, error)
 	v := newView(rs)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	unlock, err := a.shareLocked()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st := a.state.clone()
 
 	// Addresses that no allocation may take: those given, and those
