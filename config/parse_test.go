@@ -138,8 +138,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "missing required fields",
 			src:  hdrConfig + "spec: {maxPaths: 4}\n",
-			want: `godwit.yaml: document 1 (BGPConfiguration "default"), line 4: spec.asNumber: required
-godwit.yaml: document 1 (BGPConfiguration "default"), line 4: spec.routerID: required`,
+			want: `godwit.yaml: document 1 (BGPConfiguration "default"), line 4: spec.asNumber: required`,
 		},
 		{
 			name: "missing spec",

@@ -25,8 +25,10 @@ const (
 type BGPConfigurationSpec struct {
 	// ASNumber is the speaker's AS (required).
 	ASNumber ASN `json:"asNumber"`
-	// RouterID is the BGP identifier, an IPv4 address (required).
-	RouterID netip.Addr `json:"routerID"`
+	// RouterID is the BGP identifier, an IPv4 address; required unless
+	// godwitd runs as a cluster Node (--node), whose IPv4 address is then
+	// its router ID.
+	RouterID netip.Addr `json:"routerID,omitzero"`
 	// ListenAddresses are the address:port pairs to accept sessions on
 	// ("10.0.1.10:179", "[::]:179"). Default: port 179 on every address.
 	ListenAddresses []netip.AddrPort `json:"listenAddresses,omitempty"`
@@ -101,7 +103,6 @@ func (s *BGPConfigurationSpec) validate(v *validator) {
 	}
 	switch {
 	case !s.RouterID.IsValid():
-		v.required("spec.routerID")
 	case !s.RouterID.Is4():
 		v.errf("spec.routerID", "must be an IPv4 address, got %s", s.RouterID)
 	case s.RouterID.IsUnspecified():

@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/godwit-bgp/godwit/cluster"
 	"github.com/godwit-bgp/godwit/config"
 	"github.com/godwit-bgp/godwit/peer"
 	"github.com/godwit-bgp/godwit/rib"
@@ -67,6 +68,15 @@ type Options struct {
 	// IdleHoldTime is the first back-off after a session failure (default
 	// the peer layer's, 1 s). Tests shorten it.
 	IdleHoldTime time.Duration
+	// Node, when set, is this speaker's Node in a cluster configuration:
+	// its AS, router ID, sessions, pod blocks and LoadBalancer addresses
+	// are derived from the shared resources (cluster.go).
+	Node string
+	// ClusterState is the allocation file of pod blocks and LoadBalancer
+	// addresses (default DefaultClusterState); nodes on one machine may
+	// share it.
+	ClusterState string
+
 	// MonitorInterval is how often session states are sampled for the
 	// state-change log and the watch feed (default 100 ms).
 	MonitorInterval time.Duration
@@ -105,6 +115,14 @@ type Daemon struct {
 	// annRedist are the kernel routes Redistributions select, one
 	// announcement per Redistribution (redistribute.go).
 	annRedist map[string]*config.AnnouncementSpec
+	// annCluster are this node's pod blocks and LoadBalancer addresses
+	// (cluster.go).
+	annCluster map[string]*config.AnnouncementSpec
+	// Cluster mode: the allocation file, the last derivation error (said
+	// once), and the peer type of each derived neighbour (under mu).
+	alloc     *cluster.Allocator
+	deriveErr string
+	peerTypes map[string]string
 	// rib owns the Loc-RIBs and the update groups (ribloop.go).
 	rib *ribLoop
 	// fib writes the best routes to the kernel and resolves next hops
@@ -158,12 +176,21 @@ type desired struct {
 	peers  map[string]*config.Resource
 	anns   map[string]*config.Resource
 	redis  map[string]*config.Resource // Redistributions
-	pols   map[string]*config.Resource
+	// The configured BGPConfiguration and BGPPeers, and the cluster's
+	// resources; global and peers are the effective ones (derive in
+	// cluster.go: the same as configured without --node).
+	cfgGlobal         *config.Resource
+	cfgPeers          map[string]*config.Resource
+	nodes, pools, lbs map[string]*config.Resource
+	pols              map[string]*config.Resource
 }
 
 func newDesired() desired {
-	return desired{peers: map[string]*config.Resource{}, anns: map[string]*config.Resource{}, pols: map[string]*config.Resource{},
-		redis: map[string]*config.Resource{}}
+	s := desired{anns: map[string]*config.Resource{}, pols: map[string]*config.Resource{},
+		redis: map[string]*config.Resource{}, cfgPeers: map[string]*config.Resource{}, nodes: map[string]*config.Resource{},
+		pools: map[string]*config.Resource{}, lbs: map[string]*config.Resource{}}
+	s.peers = s.cfgPeers
+	return s
 }
 
 // ErrStopped is returned by queries and actions once the daemon has
@@ -207,6 +234,9 @@ func New(opt Options) (*Daemon, error) {
 	d.recordLoad("start", res, err)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if g := d.globalFromStore(context.Background()); g != nil && !g.RouterID.IsValid() && opt.Node == "" {
+		return nil, fmt.Errorf("configuration: %s: %w", opt.ConfigPath, errNoRouterID(""))
 	}
 	return d, nil
 }

@@ -73,8 +73,11 @@ type kernelFIB struct {
 	wake       chan struct{}
 
 	converged atomic.Bool
-	stopped   atomic.Bool // stopFIB has taken over: the writer writes no more
-	lastErr   atomic.Pointer[errorAt]
+	// blackholes are this node's own pod blocks: while we originate one,
+	// the kernel gets a blackhole route for it (cluster.go).
+	blackholes atomic.Pointer[map[netip.Prefix]bool]
+	stopped    atomic.Bool // stopFIB has taken over: the writer writes no more
+	lastErr    atomic.Pointer[errorAt]
 
 	// Owned by the writer goroutine.
 	gws     map[netip.Addr]gateway
@@ -298,8 +301,14 @@ func (k *kernelFIB) fold(c *export.Change) {
 	var nhs []fib.NextHop
 	for _, s := range c.Paths[:c.NSel] {
 		if s.Src.Local {
-			// We originate it: no kernel route of ours (the cluster
-			// layer installs its own blackholes).
+			// We originate it: no kernel route of ours, except the
+			// blackhole of one of our pod blocks, so that traffic to an
+			// unused address of the block is dropped here rather than
+			// sent back towards the fabric.
+			if bh := k.blackholes.Load(); bh != nil && (*bh)[p] {
+				k.pending[p] = &fib.Route{Table: fib.MainTable, Prefix: p, Blackhole: true}
+				return
+			}
 			nhs = nil
 			break
 		}
@@ -520,4 +529,14 @@ func (c *fibCollector) Collect(ch chan<- prometheus.Metric) {
 	if !st.LastSync.IsZero() {
 		ch <- prometheus.MustNewConstMetric(descFIBLastSync, prometheus.GaugeValue, float64(st.LastSync.UnixNano())/1e9)
 	}
+}
+
+// setBlackholes sets the pod blocks that get blackhole routes while we
+// originate them.
+func (k *kernelFIB) setBlackholes(ps []netip.Prefix) {
+	m := make(map[netip.Prefix]bool, len(ps))
+	for _, p := range ps {
+		m[p.Masked()] = true
+	}
+	k.blackholes.Store(&m)
 }

@@ -67,10 +67,20 @@ func (l *lab) start(name, yaml string) *speaker {
 // startKernel is start with the given fake kernel.
 func (l *lab) startKernel(name, yaml string, k *fake.Kernel) *speaker {
 	l.t.Helper()
+	return l.startOpts(name, yaml, k, nil)
+}
+
+// startOpts is startKernel with options of the test's (mod may be nil).
+func (l *lab) startOpts(name, yaml string, k *fake.Kernel, mod func(*Options)) *speaker {
+	l.t.Helper()
 	s := &speaker{t: l.t, path: filepath.Join(l.t.TempDir(), name+".yaml"), done: make(chan error, 1)}
 	s.write(l.expand(yaml))
-	d, err := New(Options{Kernel: k, ConfigPath: s.path, PeerPort: l.port, IdleHoldTime: 50 * time.Millisecond,
-		MonitorInterval: 10 * time.Millisecond, Logger: testLogger(l.t, name), Version: "test"})
+	opt := Options{Kernel: k, ConfigPath: s.path, PeerPort: l.port, IdleHoldTime: 50 * time.Millisecond,
+		MonitorInterval: 10 * time.Millisecond, Logger: testLogger(l.t, name), Version: "test"}
+	if mod != nil {
+		mod(&opt)
+	}
+	d, err := New(opt)
 	if err != nil {
 		l.t.Fatalf("%s: New: %v", name, err)
 	}

@@ -95,6 +95,9 @@ func (d *Daemon) rebuildOriginsLocked() {
 	for _, name := range slices.Sorted(maps.Keys(d.annCfg)) {
 		add(name, d.annCfg[name], false)
 	}
+	for _, name := range slices.Sorted(maps.Keys(d.annCluster)) {
+		add("cluster:"+name, d.annCluster[name], false)
+	}
 	for _, name := range slices.Sorted(maps.Keys(d.annRedist)) {
 		add(redistName(name), d.annRedist[name], false)
 	}

@@ -79,6 +79,10 @@ type NeighborInfo struct {
 	PrefixesWithdrawn uint64
 	// EstablishedCount counts the sessions that reached Established.
 	EstablishedCount uint64
+	// PeerType says why the neighbour exists, in calicoctl's words
+	// ("node-to-node mesh", "global", "node specific", "route reflector
+	// client"); empty for a BGPPeer used as written.
+	PeerType string
 }
 
 // Totals sums Prefixes over the families.
@@ -120,6 +124,7 @@ func (d *Daemon) lookup(addr netip.Addr) *neighbor {
 func (n *neighbor) info() NeighborInfo {
 	n.d.mu.RLock()
 	spec, cfg := n.spec, n.cfg
+	typ := n.d.peerTypes[n.name]
 	n.d.mu.RUnlock()
 	withdrawn := ribCountsOf(n).withdrawn
 	return NeighborInfo{
@@ -140,6 +145,7 @@ func (n *neighbor) info() NeighborInfo {
 		Prefixes:             n.prefixes(),
 		PrefixesWithdrawn:    withdrawn,
 		EstablishedCount:     n.establishedCount.Load(),
+		PeerType:             typ,
 	}
 }
 

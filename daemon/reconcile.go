@@ -25,7 +25,7 @@ import (
 )
 
 var watchedKinds = []config.Kind{config.KindBGPConfiguration, config.KindBGPPeer, config.KindAnnouncement, config.KindRoutePolicy,
-	config.KindRedistribution}
+	config.KindRedistribution, config.KindNode, config.KindIPPool, config.KindLoadBalancer}
 
 // applySnapshot reads the watch's initial snapshot and applies it.
 func (d *Daemon) applySnapshot(events <-chan config.Event) error {
@@ -36,6 +36,7 @@ func (d *Daemon) applySnapshot(events <-chan config.Event) error {
 			next.put(ev.Resource)
 		case config.Synced:
 			d.desired = next
+			d.derive()
 			// At start a listener that cannot open is fatal: no peer is
 			// started then.
 			if _, err := d.applyGlobal(); err != nil {
@@ -44,6 +45,7 @@ func (d *Daemon) applySnapshot(events <-chan config.Event) error {
 			d.syncPolicies()
 			d.syncOrigins()
 			d.syncRedistributions()
+			d.syncCluster()
 			d.syncPeers()
 			return nil
 		case config.Closed:
@@ -65,13 +67,16 @@ func (d *Daemon) reconcileLoop(ctx context.Context, events <-chan config.Event) 
 					continue
 				}
 				d.desired.put(ev.Resource)
+				d.derive()
 				d.applyChange(ev.Resource)
 			case config.Deleted:
 				d.desired.remove(ev.Resource)
+				d.derive()
 				d.applyChange(ev.Resource)
 			case config.Synced:
 				if next != nil {
 					d.desired, next = *next, nil
+					d.derive()
 					if err := d.applyAll(); err != nil {
 						d.log.Error("applying the configuration", "err", err)
 					}
@@ -102,9 +107,15 @@ func (d *Daemon) reconcileLoop(ctx context.Context, events <-chan config.Event) 
 func (s *desired) put(r *config.Resource) {
 	switch r.Kind {
 	case config.KindBGPConfiguration:
-		s.global = r
+		s.cfgGlobal = r
 	case config.KindBGPPeer:
-		s.peers[r.Metadata.Name] = r
+		s.cfgPeers[r.Metadata.Name] = r
+	case config.KindNode:
+		s.nodes[r.Metadata.Name] = r
+	case config.KindIPPool:
+		s.pools[r.Metadata.Name] = r
+	case config.KindLoadBalancer:
+		s.lbs[r.Metadata.Name] = r
 	case config.KindAnnouncement:
 		s.anns[r.Metadata.Name] = r
 	case config.KindRedistribution:
@@ -117,9 +128,15 @@ func (s *desired) put(r *config.Resource) {
 func (s *desired) remove(r *config.Resource) {
 	switch r.Kind {
 	case config.KindBGPConfiguration:
-		s.global = nil
+		s.cfgGlobal = nil
 	case config.KindBGPPeer:
-		delete(s.peers, r.Metadata.Name)
+		delete(s.cfgPeers, r.Metadata.Name)
+	case config.KindNode:
+		delete(s.nodes, r.Metadata.Name)
+	case config.KindIPPool:
+		delete(s.pools, r.Metadata.Name)
+	case config.KindLoadBalancer:
+		delete(s.lbs, r.Metadata.Name)
 	case config.KindAnnouncement:
 		delete(s.anns, r.Metadata.Name)
 	case config.KindRedistribution:
@@ -132,6 +149,15 @@ func (s *desired) remove(r *config.Resource) {
 // applyChange applies what changed with resource r (its new state is
 // already in d.desired).
 func (d *Daemon) applyChange(r *config.Resource) {
+	if d.opt.Node != "" && (r.Kind == config.KindBGPConfiguration || r.Kind == config.KindBGPPeer || slices.Contains(clusterKinds, r.Kind)) {
+		// Cluster mode: any of these may change every derived session.
+		if _, err := d.applyGlobal(); err != nil {
+			d.log.Error("applying the BGPConfiguration", "err", err)
+		}
+		d.syncCluster()
+		d.syncPeers()
+		return
+	}
 	switch r.Kind {
 	case config.KindBGPConfiguration:
 		changed, err := d.applyGlobal()
@@ -159,6 +185,7 @@ func (d *Daemon) applyAll() error {
 	d.syncPolicies()
 	d.syncOrigins()
 	d.syncRedistributions()
+	d.syncCluster()
 	d.syncPeers()
 	return err
 }
@@ -201,6 +228,9 @@ func (d *Daemon) applyGlobal() (bool, error) {
 	}
 	if old != nil && spec != nil && config.SpecEqual(old, spec) {
 		return false, nil
+	}
+	if spec != nil && !spec.RouterID.IsValid() {
+		return false, errNoRouterID(d.opt.Node)
 	}
 	if spec == nil {
 		d.log.Warn("the BGPConfiguration was removed: stopping every session and the listener")
@@ -541,4 +571,13 @@ func sameConfig(a, b peer.Config) bool {
 		}
 	}
 	return reflect.DeepEqual(a, b)
+}
+
+// errNoRouterID says what to do about a BGPConfiguration without a router
+// ID: give one, or run as a cluster Node (whose IPv4 address it takes).
+func errNoRouterID(node string) error {
+	if node != "" {
+		return fmt.Errorf("Node %q has no IPv4 address to use as router ID: give the BGPConfiguration a routerID", node)
+	}
+	return errors.New("BGPConfiguration \"default\": spec.routerID: required (or run godwitd with --node NAME, which takes the Node's IPv4 address)")
 }

@@ -28,7 +28,7 @@ func neighbor(n *daemon.NeighborInfo, now time.Time) api.Neighbor {
 		Address:            n.Address.String(),
 		ASN:                n.PeerAS,
 		State:              api.SessionState(st.State.String()),
-		PeerType:           api.PeerTypeGlobal,
+		PeerType:           peerType(n),
 		Description:        n.Description,
 		PrefixesReceived:   recv,
 		PrefixesAccepted:   acc,
@@ -412,4 +412,16 @@ func policyTest(name string, t *daemon.PolicyTest) api.PolicyTestResult {
 	a.NextHopAction = res.NextHop.String()
 	out.Attributes = &a
 	return out
+}
+
+// peerType is why the neighbour exists: what the cluster layer derived it
+// from, else a route-reflector client or a global peer.
+func peerType(n *daemon.NeighborInfo) api.PeerType {
+	switch {
+	case n.PeerType != "":
+		return api.PeerType(n.PeerType)
+	case n.RouteReflectorClient:
+		return api.PeerTypeRRClient
+	}
+	return api.PeerTypeGlobal
 }

@@ -37,6 +37,8 @@ type flags struct {
 	api           string
 	apiGroup      string
 	noFIB         bool
+	node          string
+	clusterState  string
 	metrics       string
 	pprof         string
 	logFormat     string
@@ -54,6 +56,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.api, "api", api.DefaultAddr, "the API socket: unix://`PATH` or a path")
 	fs.StringVar(&f.apiGroup, "api-group", "", "a `GROUP` whose members may use the API socket (mode 0660); default: root only (0600)")
 	fs.BoolVar(&f.noFIB, "no-fib", false, "keep learned routes out of the kernel: it is read (next hops resolve through it) but never written")
+	fs.StringVar(&f.node, "node", "", "this speaker is the cluster Node `NAME`: its sessions, pod blocks and LoadBalancer addresses come from the shared resources")
+	fs.StringVar(&f.clusterState, "cluster-state", daemon.DefaultClusterState, "the `FILE` that keeps pod block and LoadBalancer address allocations (with --node; nodes on one machine may share it)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at /metrics on `ADDR` (host:port)")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof at /debug/pprof/ on `ADDR` (host:port; keep it on loopback)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
@@ -137,12 +141,14 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	log.Info("GC settings", "gc-percent", gc.GCPercent, "memory-limit", gc.MemoryLimit, "limit-from", gc.Source)
 
 	opt := daemon.Options{
-		ConfigPath:  f.config,
-		MetricsAddr: f.metrics,
-		PprofAddr:   f.pprof,
-		NoFIB:       f.noFIB,
-		Logger:      log,
-		Version:     version.String(),
+		ConfigPath:   f.config,
+		MetricsAddr:  f.metrics,
+		PprofAddr:    f.pprof,
+		NoFIB:        f.noFIB,
+		Node:         f.node,
+		ClusterState: f.clusterState,
+		Logger:       log,
+		Version:      version.String(),
 	}
 	if f.watchConfig {
 		opt.WatchConfig = f.watchInterval
