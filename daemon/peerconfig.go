@@ -123,7 +123,7 @@ func gracefulRestart(spec *config.BGPPeerSpec, g *config.BGPConfigurationSpec) *
 func unsupported(spec *config.BGPPeerSpec) string {
 	switch {
 	case len(spec.PeerSelector) > 0:
-		return "peerSelector needs the cluster layer, which is not implemented yet"
+		return "peerSelector makes cluster Nodes peers: run godwitd with --node NAME to use it"
 	case spec.VRF != "":
 		return "sessions in a VRF are not implemented yet"
 	}
