@@ -194,6 +194,18 @@ type BGPPeerSpec struct {
 	// AllowASIn accepts routes whose AS_PATH holds our own AS up to this
 	// many times (0..10, default 0: such routes are refused as loops).
 	AllowASIn int `json:"allowASIn,omitempty" range:"0..10"`
+	// MaxASPathLength refuses routes whose AS_PATH is longer (every AS
+	// counted, sets and confederation segments too): a defence against
+	// paths crafted to be expensive. Default: no limit.
+	MaxASPathLength int `json:"maxASPathLength,omitempty" range:"1..2048"`
+	// Role is our BGP role on this eBGP session (RFC 9234): provider,
+	// customer, peer, rs (route server) or rs-client. It is announced in
+	// the OPEN, and the OTC attribute then prevents route leaks: routes
+	// marked Only-to-Customer are refused from customers and route-server
+	// clients and never sent to providers, peers and route servers.
+	Role string `json:"role,omitempty"`
+	// StrictRole refuses a session whose peer announces no role.
+	StrictRole bool `json:"strictRole,omitempty"`
 	// ImportPolicy and ExportPolicy name RoutePolicy resources. Unset: the
 	// default policy (see DESIGN.md).
 	ImportPolicy string `json:"importPolicy,omitempty"`
@@ -284,7 +296,16 @@ func (s *BGPPeerSpec) Timers(global *BGPConfigurationSpec) (hold, keepalive, con
 	return hold, keepalive, connectRetry
 }
 
+// BGP roles (RFC 9234), as BGPPeer.role spells them.
+var Roles = []string{"provider", "rs", "rs-client", "customer", "peer"}
+
 func (s *BGPPeerSpec) validate(v *validator) {
+	if s.Role != "" && !slices.Contains(Roles, s.Role) {
+		v.errf("spec.role", "must be one of provider, customer, peer, rs, rs-client, got %q", s.Role)
+	}
+	if s.StrictRole && s.Role == "" {
+		v.errf("spec.strictRole", "needs a role")
+	}
 	if !s.PeerSelector.IsZero() {
 		if s.PeerAddress.IsValid() {
 			v.errf("spec.peerSelector", "cannot be combined with peerAddress")

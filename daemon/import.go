@@ -32,6 +32,7 @@ import (
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/godwit-bgp/godwit/wire/nlri"
 )
 
@@ -47,11 +48,15 @@ const (
 	rejectOwnNextHop
 	rejectNoNextHop
 	rejectPolicy
+	rejectRouteLeak
+	rejectPathTooLong
 )
 
 var rejectText = [...]string{"", "AS_PATH contains our AS", "ORIGINATOR_ID is our router ID (RFC 4456)",
 	"CLUSTER_LIST contains our cluster ID (RFC 4456)", "martian next hop", "next hop is our own address",
-	"no next hop for the family", "rejected by the import policy"}
+	"no next hop for the family", "rejected by the import policy",
+	"route leak: Only-to-Customer attribute from a customer, route-server client or another peer's AS (RFC 9234)",
+	"AS_PATH longer than maxASPathLength"}
 
 func (r rejectReason) String() string { return rejectText[r] }
 
@@ -101,6 +106,11 @@ type importer struct {
 	local     netip.Addr // our address on the session
 	remote    netip.Addr // the peer's address on the session
 	keepPre   bool       // soft reconfiguration inbound: the loop keeps pre-policy paths
+	// role is our RFC 9234 role on the session (nil: none); peerAS the
+	// neighbour's AS, which OTC names.
+	role    *iana.Role
+	peerAS  uint32
+	maxPath int // maxASPathLength; 0: no limit
 	// policy is the import policy (nil: the default, accept); swapped
 	// whole when the RoutePolicy changes, read once per batch.
 	policy atomic.Pointer[policy.Policy]
@@ -184,7 +194,10 @@ func (im *importer) attrsFor(u *wire.Update, fam nlri.Family, b *routeBatch) fam
 		}
 	}
 	list, nh := im.prepare(u, fam)
-	reason := im.check(list, nh)
+	list, reason := im.otc(list)
+	if reason == accepted {
+		reason = im.check(list, nh)
+	}
 	var a *rib.Attrs
 	a, im.scratch = im.t.Intern(list, im.scratch)
 	b.held = append(b.held, a)
@@ -334,6 +347,9 @@ func (im *importer) check(list attr.List, nh netip.Addr) rejectReason {
 	if p, ok := list.ASPath(); ok && countAS(p, im.localAS) > im.allowASIn {
 		return rejectASLoop
 	}
+	if p, ok := list.ASPath(); ok && im.maxPath > 0 && countAll(p) > im.maxPath {
+		return rejectPathTooLong
+	}
 	if im.ibgp {
 		if o, ok := list.OriginatorID(); ok && o.ID == im.routerID {
 			return rejectOriginator
@@ -353,6 +369,44 @@ func (im *importer) check(list attr.List, nh netip.Addr) rejectReason {
 		return rejectOwnNextHop
 	}
 	return accepted
+}
+
+// otc applies RFC 9234 §5's ingress rules on a session with a role: a
+// route with OTC from a customer or route-server client is a leak, and so
+// is one from a lateral peer whose OTC names another AS; a route from a
+// provider, peer or route server gets OTC = the neighbour's AS when it has
+// none.
+func (im *importer) otc(list attr.List) (attr.List, rejectReason) {
+	if im.role == nil {
+		return list, accepted
+	}
+	o, has := list.OTC()
+	switch *im.role {
+	case iana.RoleProvider, iana.RoleRouteServer: // from a customer, a route-server client
+		if has {
+			return list, rejectRouteLeak
+		}
+	case iana.RolePeer:
+		if has && o.AS != im.peerAS {
+			return list, rejectRouteLeak
+		}
+	}
+	switch *im.role {
+	case iana.RoleCustomer, iana.RolePeer, iana.RoleRouteServerClient: // from a provider, a peer, a route server
+		if !has {
+			return append(list, &attr.OTC{AS: im.peerAS}), accepted
+		}
+	}
+	return list, accepted
+}
+
+// countAll is the number of AS numbers in the path, every segment counted.
+func countAll(p *attr.ASPath) int {
+	n := 0
+	for _, s := range p.Segments {
+		n += len(s.ASNs)
+	}
+	return n
 }
 
 // countAS counts the occurrences of as in the path.

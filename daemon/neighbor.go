@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,12 @@ func (n *neighbor) SessionUp(s *peer.Session) {
 		localAS: s.LocalAS, allowASIn: spec.AllowASIn, routerID: routerID, clusterID: clusterID, local: s.LocalAddr.Addr(), remote: s.RemoteAddr.Addr()}
 	n.imp.policy.Store(n.d.importPolicy(spec.ImportPolicy))
 	n.imp.keepPre = spec.SoftReconfigurationInbound
+	n.imp.maxPath = spec.MaxASPathLength
+	n.imp.peerAS = s.Negotiated.PeerAS
+	if i := slices.Index(config.Roles, spec.Role); !ibgp && i >= 0 {
+		r := iana.Role(i)
+		n.imp.role = &r
+	}
 	src := &rib.Source{Addr: n.key.Addr, RouterID: s.Negotiated.PeerID, AS: s.Negotiated.PeerAS, IBGP: ibgp,
 		RRClient: ibgp && spec.RouteReflectorClient}
 	n.sess.Store(s)

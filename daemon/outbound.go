@@ -52,6 +52,9 @@ func (d *Daemon) exportConfig(spec *config.BGPPeerSpec, s *peer.Session, cluster
 		r.NextHop6 = local
 		r.NextHop4 = other
 	}
+	if i := slices.Index(config.Roles, spec.Role); i >= 0 && !ibgp {
+		r.Role = uint8(i) + 1
+	}
 	r.ExtendedNextHop = slices.Contains(s.Negotiated.ExtendedNextHop, wire.NextHopEntry{Family: nlri.IPv4Unicast, NextHopAFI: iana.AFIIPv6})
 	if spec.ExportPolicy != "" {
 		if p := d.exportPolicy(spec.ExportPolicy, s.RemoteAddr.Addr().Unmap(), s.LocalAS); p != nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/godwit-bgp/godwit/config"
@@ -56,6 +57,10 @@ func peerConfig(spec *config.BGPPeerSpec, g *config.BGPConfigurationSpec, opt *O
 			return peer.Config{}, fmt.Errorf("spec.families: %w", err)
 		}
 		c.Families = append(c.Families, fam)
+	}
+	if spec.Role != "" {
+		r := iana.Role(slices.Index(config.Roles, spec.Role))
+		c.Role, c.StrictRole = &r, spec.StrictRole
 	}
 	if spec.ExtendedNextHop {
 		c.ExtendedNextHop = []wire.NextHopEntry{{Family: nlri.IPv4Unicast, NextHopAFI: iana.AFIIPv6}}

@@ -35,6 +35,11 @@ type Rules struct {
 	// sessions (RFC 8950 negotiated); our own next hop for IPv4 routes is
 	// then NextHop6 when we have no IPv4 address on the session.
 	ExtendedNextHop bool
+	// Role is our RFC 9234 role on these eBGP sessions plus one (0: none):
+	// routes with OTC are not sent to providers, peers and route servers,
+	// and routes sent to customers, peers and route-server clients get
+	// OTC = our AS when they have none (§5).
+	Role uint8
 	// NextHopSelf sets our address as the next hop of the routes learned
 	// over eBGP that we pass to these iBGP peers (it is always set towards
 	// eBGP peers). Reflected routes keep theirs (RFC 4456 §10).
@@ -140,6 +145,23 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 		return nil, false
 	}
 	reflect := r.IBGP && src.IBGP && !src.Local
+	var addOTC bool
+	if r.Role != 0 && !r.IBGP {
+		_, has := a.List.OTC()
+		switch iana.Role(r.Role - 1) {
+		case iana.RoleCustomer, iana.RoleRouteServerClient:
+			if has {
+				return nil, false // towards a provider or a route server
+			}
+		case iana.RolePeer:
+			if has {
+				return nil, false
+			}
+			addOTC = true
+		case iana.RoleProvider, iana.RoleRouteServer:
+			addOTC = !has
+		}
+	}
 	self := src.Local || !r.IBGP || (r.NextHopSelf && !src.IBGP)
 	// self4v6: our next hop for IPv4 routes is IPv6 (RFC 8950).
 	self4v6 := fam == nlri.IPv4Unicast && !r.NextHop4.IsValid() && r.ExtendedNextHop && r.NextHop6.IsValid() && !r.NextHop6.Is4In6()
@@ -249,6 +271,9 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 	}
 	if fam != nlri.IPv4Unicast && self && out.Get(iana.AttrMPReachNLRI) == nil {
 		out = append(out, attr.NewMPReach(fam, r.NextHop6, netip.Addr{}, nil))
+	}
+	if addOTC && out.Get(iana.AttrOTC) == nil {
+		out = append(out, &attr.OTC{AS: r.LocalAS})
 	}
 	if reflect {
 		orig := a.OriginatorID

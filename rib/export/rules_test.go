@@ -200,6 +200,34 @@ func TestTransform(t *testing.T) {
 			rules: ebgp6, fam: nlri.IPv6Unicast, src: srcLocal, in: localV6,
 			want: attr.List{origin(), seq(65001), mp6("2001:db8::1", "")},
 		},
+		// RFC 9234 §5, egress.
+		{
+			name:  "role/a route with OTC is not sent to our provider",
+			rules: transit(with(ebgp4, func(r *Rules) { r.Role = uint8(iana.RoleCustomer) + 1 })), src: srcEBGP,
+			in: learned(&attr.OTC{AS: 65009}), refused: true,
+		},
+		{
+			name:  "role/a route with OTC is not sent to a lateral peer",
+			rules: transit(with(ebgp4, func(r *Rules) { r.Role = uint8(iana.RolePeer) + 1 })), src: srcEBGP,
+			in: learned(&attr.OTC{AS: 65009}), refused: true,
+		},
+		{
+			name:  "role/a route to a customer gets OTC with our AS",
+			rules: transit(with(ebgp4, func(r *Rules) { r.Role = uint8(iana.RoleProvider) + 1 })), src: srcEBGP,
+			in:   learned(),
+			want: attr.List{origin(), seq(65001, 65009, 65100), nh("192.0.2.1"), &attr.OTC{AS: 65001}},
+		},
+		{
+			name:  "role/a route to a customer keeps the OTC it has",
+			rules: transit(with(ebgp4, func(r *Rules) { r.Role = uint8(iana.RoleProvider) + 1 })), src: srcEBGP,
+			in:   learned(&attr.OTC{AS: 65009}),
+			want: attr.List{origin(), seq(65001, 65009, 65100), nh("192.0.2.1"), &attr.OTC{AS: 65009}},
+		},
+		{
+			name:  "role/our own route goes to our provider without OTC",
+			rules: with(ebgp4, func(r *Rules) { r.Role = uint8(iana.RoleCustomer) + 1 }), src: srcLocal, in: localV4(),
+			want: attr.List{origin(), seq(65001), nh("192.0.2.1")},
+		},
 		{
 			name:  "next hop self/RFC 8950: an IPv4 route over an IPv6 session gets our IPv6 next hop in MP_REACH_NLRI",
 			rules: with(ebgp6, func(r *Rules) { r.ExtendedNextHop = true }), src: srcLocal, in: localV4(),
