@@ -77,6 +77,10 @@ type GracefulRestart struct {
 	// SelectionDeferralTime is how long, in seconds, route selection waits
 	// for End-of-RIB after a restart (1..3600, default 30).
 	SelectionDeferralTime int `json:"selectionDeferralTime,omitempty" range:"1..3600"`
+	// LongLivedStaleTime asks peers that support long-lived graceful
+	// restart (RFC 9494) to keep our routes this many seconds more after
+	// the restart time, marked LLGR_STALE (0..16777215; default 0: no).
+	LongLivedStaleTime int `json:"longLivedStaleTime,omitempty" range:"0..16777215"`
 }
 
 // Kind implements Spec.

@@ -125,7 +125,8 @@ func (n *neighbor) SessionDown(s *peer.Session, reason error, graceful bool) {
 	if gr := s.Negotiated.GracefulRestart; gr != nil {
 		restart = time.Duration(gr.Time) * time.Second
 	}
-	n.d.rib.post(opDown{n: n, s: s, graceful: graceful, restart: restart})
+	llgr, llst := longLived(s)
+	n.d.rib.post(opDown{n: n, s: s, graceful: graceful, restart: restart, llgr: llgr, llst: llst})
 	n.log.Debug("session down", "reason", reason, "graceful", graceful)
 	n.d.wakeMonitor()
 	n.d.notify()

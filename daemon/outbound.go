@@ -52,6 +52,7 @@ func (d *Daemon) exportConfig(spec *config.BGPPeerSpec, s *peer.Session, cluster
 		r.NextHop6 = local
 		r.NextHop4 = other
 	}
+	r.LLGR = s.Negotiated.LongLivedGR != nil
 	if i := slices.Index(config.Roles, spec.Role); i >= 0 && !ibgp {
 		r.Role = uint8(i) + 1
 	}

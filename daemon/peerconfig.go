@@ -112,6 +112,7 @@ func gracefulRestart(spec *config.BGPPeerSpec, g *config.BGPConfigurationSpec) *
 		if t := g.GracefulRestart.RestartTime; t != 0 {
 			gr.RestartTime = time.Duration(t) * time.Second
 		}
+		gr.LongLivedStaleTime = time.Duration(g.GracefulRestart.LongLivedStaleTime) * time.Second
 	}
 	if o := spec.GracefulRestart; o != nil {
 		if o.Enabled != nil {

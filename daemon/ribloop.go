@@ -84,7 +84,12 @@ type ribSource struct {
 	stale     bool                  // paths marked stale, waiting for End-of-RIB or the timer
 	staleFams map[nlri.Family]bool  // the families still waiting for End-of-RIB
 	eor       map[nlri.Family]bool  // End-of-RIB received on this session (fib.go's convergence)
-	gen       uint64                // invalidates a stale timer that was replaced
+	// Long-lived graceful restart (RFC 9494, llgr.go): the families kept
+	// after the restart time, for llst; llgrPhase once they are.
+	llgr      map[nlri.Family]bool
+	llst      time.Duration
+	llgrPhase bool
+	gen       uint64 // invalidates a stale timer that was replaced
 	timer     *time.Timer
 	member    *export.Member
 	group     *groupState
@@ -180,6 +185,10 @@ type (
 		s        *peer.Session
 		graceful bool
 		restart  time.Duration
+		// llgr are the families the peer asked us to keep long-lived
+		// (RFC 9494), for llst after the restart time.
+		llgr map[nlri.Family]bool
+		llst time.Duration
 	}
 	opStale struct {
 		n   *neighbor
@@ -290,7 +299,11 @@ func (l *ribLoop) handle(op any) {
 		l.down(op)
 	case opStale:
 		if rs := l.srcs[op.n]; rs != nil && rs.gen == op.gen && len(rs.staleFams) > 0 {
-			l.sweep(op.n, rs, op.why)
+			if !rs.llgrPhase && rs.llst > 0 && len(rs.llgr) > 0 {
+				l.enterLLGR(op.n, rs)
+			} else {
+				l.sweep(op.n, rs, op.why)
+			}
 		}
 	case opRefresh:
 		if rs := l.srcs[op.n]; rs != nil && rs.session == op.s && rs.group != nil {
@@ -480,6 +493,7 @@ func (l *ribLoop) up(op opUp) {
 	rs := l.source(op.n)
 	rs.session = op.s
 	rs.eor = map[nlri.Family]bool{}
+	rs.llgrPhase = false
 	l.v4.SetSource(rs.id, op.src)
 	l.v6.SetSource(rs.id, op.src)
 	if len(rs.staleFams) > 0 {
@@ -725,8 +739,19 @@ func (l *ribLoop) down(op opDown) {
 	rs.deferred = nil
 	l.leave(rs)
 	held := l.v4.SourcePaths(rs.id) + l.v6.SourcePaths(rs.id)
-	if !op.graceful || op.restart == 0 || held == 0 {
+	rs.llgr, rs.llst = op.llgr, op.llst
+	if !op.graceful || (op.restart == 0 && op.llst == 0) || held == 0 {
 		l.withdrawAll(rs)
+	} else if op.restart == 0 {
+		// No restart time, but the peer asked for long-lived retention:
+		// straight to the long-lived stale phase (RFC 9494 §4.2).
+		if l.v4.MarkStale(rs.id) > 0 {
+			rs.staleFams[nlri.IPv4Unicast] = true
+		}
+		if l.v6.MarkStale(rs.id) > 0 {
+			rs.staleFams[nlri.IPv6Unicast] = true
+		}
+		l.enterLLGR(op.n, rs)
 	} else {
 		if l.v4.MarkStale(rs.id) > 0 {
 			rs.staleFams[nlri.IPv4Unicast] = true

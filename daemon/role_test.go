@@ -67,3 +67,35 @@ func TestMaxASPathLength(t *testing.T) {
 		t.Errorf("reason: %q", reason)
 	}
 }
+
+func TestLongLivedGracefulRestartHelper(t *testing.T) {
+	l := newLab(t)
+	gr := ", gracefulRestart: {enabled: true, restartTime: 1, longLivedStaleTime: 120}"
+	bCfg := speakerConfig(65002, "{{A2}}", "10.0.0.2", gr, []string{"{{A1}}|65001"}, "10.2.0.0/24") + `---
+apiVersion: bgp.godwit.dev/v1alpha1
+kind: Announcement
+metadata: {name: not-long-lived}
+spec: {prefixes: [10.2.1.0/24], communities: [no-llgr]}
+`
+	a := l.start("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002", "{{A3}}|65003"}))
+	b := l.start("b", bCfg)
+	l.start("c", speakerConfig(65003, "{{A3}}", "10.0.0.3", "", []string{"{{A1}}|65001"}, "10.2.0.0/24"))
+	a.waitRoute("10.2.0.0/24", "from B and C", func(rs []Route) bool { return len(rs) == 2 })
+	a.waitRoute("10.2.1.0/24", "from B", func(rs []Route) bool { return len(rs) == 1 })
+
+	// B stops for a graceful restart and does not come back: after its
+	// restart time A keeps B's path long-lived stale, least preferred;
+	// the NO_LLGR route goes.
+	b.stop(false)
+	rs := a.waitRoute("10.2.0.0/24", "C best, B long-lived stale", func(rs []Route) bool {
+		if len(rs) != 2 || rs[0].Peer != l.ip(3) || rs[1].Peer != l.ip(2) {
+			return false
+		}
+		c, ok := rs[1].Attrs.Communities()
+		return ok && c.Has(0xFFFF0006) && rs[1].Stale
+	})
+	if !rs[0].Best {
+		t.Errorf("C's path should be best: %q", routeTexts(rs))
+	}
+	a.waitRoute("10.2.1.0/24", "gone (NO_LLGR)", func(rs []Route) bool { return len(rs) == 0 })
+}

@@ -42,6 +42,9 @@ type GracefulRestart struct {
 	// Forwarding is the F bit for every family: the kernel kept our routes.
 	Forwarding  bool
 	RestartTime time.Duration
+	// LongLivedStaleTime, when set (with Enabled), asks peers to keep our
+	// routes that long after the restart time (RFC 9494).
+	LongLivedStaleTime time.Duration
 	// State, when set, gives the R and F bits when each OPEN is built,
 	// overriding Restarting and Forwarding: they change when the restart
 	// is over, while the configuration (and the session) stays.
@@ -54,7 +57,7 @@ func (g *GracefulRestart) same(o *GracefulRestart) bool {
 	if g == nil || o == nil {
 		return g == o
 	}
-	return g.Enabled == o.Enabled && g.RestartTime == o.RestartTime &&
+	return g.Enabled == o.Enabled && g.RestartTime == o.RestartTime && g.LongLivedStaleTime == o.LongLivedStaleTime &&
 		(g.State != nil || o.State != nil || (g.Restarting == o.Restarting && g.Forwarding == o.Forwarding))
 }
 

@@ -86,6 +86,18 @@ func LocalOpen(cfg *Config) *wire.Open {
 			}
 		}
 		caps = append(caps, c)
+		if gr.Enabled && gr.LongLivedStaleTime > 0 {
+			t := min(uint32(gr.LongLivedStaleTime/time.Second), 1<<24-1)
+			ll := wire.CapLongLivedGR{}
+			for _, f := range cfg.families() {
+				var flags uint8
+				if forwarding {
+					flags = 0x80
+				}
+				ll.Families = append(ll.Families, wire.LLGRFamily{Family: f, Flags: flags, StaleTime: t})
+			}
+			caps = append(caps, ll)
+		}
 	}
 	caps = append(caps, wire.CapFourOctetAS{AS: cfg.LocalAS})
 	var ap []wire.AddPathEntry

@@ -30,6 +30,9 @@ type Attrs struct {
 	OriginatorID   netip.Addr
 	ClusterListLen int
 	NextHop        netip.Addr
+	// LLGRStale marks a path kept while its peer restarts for the
+	// long-lived stale time (the LLGR_STALE community, RFC 9494).
+	LLGRStale bool
 }
 
 // Key is the canonical encoding of the set.
@@ -113,6 +116,9 @@ func newAttrs(key string, l attr.List) *Attrs {
 	}
 	if cl, ok := l.ClusterList(); ok {
 		a.ClusterListLen = len(cl.IDs)
+	}
+	if c, ok := l.Communities(); ok {
+		a.LLGRStale = c.Has(attr.CommunityLLGRStale)
 	}
 	if nh, ok := l.NextHop(); ok {
 		a.NextHop = nh.Addr

@@ -96,6 +96,7 @@ type Step uint8
 const (
 	StepNone Step = iota // the paths are identical for the process
 	StepNextHop
+	StepLLGRStale
 	StepLocalPref
 	StepLocal
 	StepASPathLength
@@ -110,7 +111,7 @@ const (
 	StepPathID
 )
 
-var stepNames = [...]string{"identical", "next-hop-resolvable", "local-preference", "locally-originated",
+var stepNames = [...]string{"identical", "next-hop-resolvable", "not-long-lived-stale", "local-preference", "locally-originated",
 	"as-path-length", "origin", "med", "ebgp-over-ibgp", "igp-cost", "oldest-path", "router-id",
 	"cluster-list-length", "neighbor-address", "path-id"}
 
@@ -184,6 +185,14 @@ func (o *Options) Compare(a, b *Path) (int, Step) {
 // multipath. withMED is false when DeterministicMED has already compared
 // MED within each neighbouring AS.
 func (o *Options) compareEqualCost(a, b *Path, withMED bool) (int, Step) {
+	// 1a. A long-lived stale path (LLGR_STALE, RFC 9494 §4.2) is the
+	// least preferred of all.
+	if a.Attrs.LLGRStale != b.Attrs.LLGRStale {
+		if a.Attrs.LLGRStale {
+			return 1, StepLLGRStale
+		}
+		return -1, StepLLGRStale
+	}
 	// 2. Highest LOCAL_PREF.
 	if c := cmpUint(uint64(localPref(b)), uint64(localPref(a))); c != 0 {
 		return c, StepLocalPref

@@ -21,6 +21,7 @@ type spec struct {
 	clusterLen   int
 	ibgp, local  bool
 	unresolvable bool
+	llgrStale    bool
 	igpCost      uint32
 	seq          uint64
 	routerID     string
@@ -59,6 +60,9 @@ func build(t *testing.T, tb *Table, s spec) *Path {
 		}
 		l = append(l, cl)
 	}
+	if s.llgrStale {
+		l = append(l, &attr.Communities{Values: []uint32{attr.CommunityLLGRStale}})
+	}
 	a, _ := tb.Intern(l, nil)
 	src := &Source{Addr: netip.MustParseAddr(or(s.addr, "192.0.2.1")), RouterID: netip.MustParseAddr(or(s.routerID, "10.0.0.1")),
 		AS: nas, IBGP: s.ibgp, Local: s.local}
@@ -85,6 +89,7 @@ func TestDecisionSteps(t *testing.T) {
 		step      Step
 	}{
 		{"next-hop-resolvable", nil, base(), with(func(s *spec) { s.unresolvable = true; s.localPref = 500 }), StepNextHop},
+		{"not-long-lived-stale", nil, base(), with(func(s *spec) { s.llgrStale = true; s.localPref = 500 }), StepLLGRStale},
 		{"local-preference", nil, with(func(s *spec) { s.localPref = 200 }), base(), StepLocalPref},
 		{"local-preference-default-100", nil, base(), with(func(s *spec) { s.localPref = 99 }), StepLocalPref},
 		{"locally-originated", nil, with(func(s *spec) { s.local = true }), base(), StepLocal},

@@ -313,6 +313,60 @@ func (r *LocRIB[K]) MarkStale(src SourceID) int {
 	return n
 }
 
+// ReplaceStale gives every stale path from src the attribute set fn
+// returns for its own, or removes it when fn returns nil (RFC 9494: the
+// restart time is over and the paths become long-lived stale, with
+// LLGR_STALE, or go when they carry NO_LLGR), and selects their prefixes
+// again. fn returns sets interned in the table's Table; the table takes
+// its own references, so the caller releases the ones fn handed out. It
+// returns how many paths were kept and how many removed.
+func (r *LocRIB[K]) ReplaceStale(src SourceID, fn func(*Attrs) *Attrs) (kept, removed int) {
+	memo := map[*Attrs]*Attrs{}
+	to := func(a *Attrs) *Attrs {
+		na, ok := memo[a]
+		if !ok {
+			na = fn(a)
+			memo[a] = na
+		}
+		return na
+	}
+	for ei := range r.entries {
+		e := &r.entries[ei]
+		if e.cls&entryFree != 0 || e.n == 0 {
+			continue
+		}
+		// The paths that go, then the ones that change set.
+		removed += r.removeIf(uint32(ei), func(p *pathRec) bool {
+			return p.src == src && p.stale() && to(r.sets[p.set].a) == nil
+		})
+		e = &r.entries[ei]
+		run := r.recs.run(e.off, int(e.n))
+		touched := false
+		for i := range run {
+			p := &run[i]
+			if p.src != src || !p.stale() {
+				continue
+			}
+			kept++
+			na := to(r.sets[p.set].a)
+			if na == r.sets[p.set].a {
+				continue
+			}
+			if !touched {
+				r.savePrev(e)
+				touched = true
+			}
+			old := p.set
+			p.set = r.acquire(na)
+			r.releaseSet(old)
+		}
+		if touched {
+			r.reselect(uint32(ei))
+		}
+	}
+	return kept, removed
+}
+
 // SweepStale removes the paths from src still marked stale (End-of-RIB
 // received, or the restart timer expired) and returns how many.
 func (r *LocRIB[K]) SweepStale(src SourceID) int {

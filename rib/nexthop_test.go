@@ -137,3 +137,45 @@ func TestNextHopResolverSetLate(t *testing.T) {
 	}
 	f.done()
 }
+
+func TestReplaceStaleLongLived(t *testing.T) {
+	f := newFixture(t, NewOptions())
+	plain := f.viaAttrs(65001, "192.0.2.9")
+	noLLGR := func() *Attrs {
+		l := append(slices.Clone(plain.List), &attr.Communities{Values: []uint32{attr.CommunityNoLLGR}})
+		a, _ := f.tb.Intern(l, nil)
+		f.held = append(f.held, a)
+		return a
+	}()
+	f.update("A", 0, "203.0.113.0/24", plain)
+	f.update("A", 0, "203.0.114.0/24", noLLGR)
+	f.update("C", 0, "203.0.113.0/24", f.viaAttrs(65002, "192.0.2.10")) // loses to A (older, same length)... until A is long-lived stale
+	f.drain()
+	f.r.MarkStale(f.src["A"])
+	kept, removed := f.r.ReplaceStale(f.src["A"], func(a *Attrs) *Attrs {
+		if c, ok := a.List.Communities(); ok && c.Has(attr.CommunityNoLLGR) {
+			return nil
+		}
+		l := append(slices.Clone(a.List), &attr.Communities{Values: []uint32{attr.CommunityLLGRStale}})
+		na, _ := f.tb.Intern(l, nil)
+		f.held = append(f.held, na)
+		return na
+	})
+	if kept != 1 || removed != 1 {
+		t.Errorf("kept %d removed %d, want 1 and 1", kept, removed)
+	}
+	got := f.drain()
+	slices.SortFunc(got, func(a, b change) int { return strings.Compare(a.Prefix, b.Prefix) })
+	want := []change{
+		{Prefix: "203.0.113.0/24", Best: "C#0", MP: []string{"C#0"}}, // the long-lived stale path is least preferred
+		{Prefix: "203.0.114.0/24"},                                   // NO_LLGR: gone
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	paths, _ := f.r.Lookup(MustPrefix4("203.0.113.0/24"))
+	if len(paths) != 2 || !paths[1].Attrs.LLGRStale || !paths[1].Stale {
+		t.Errorf("A's path should stay, stale and LLGR_STALE: %+v", paths)
+	}
+	f.done()
+}

@@ -35,6 +35,9 @@ type Rules struct {
 	// sessions (RFC 8950 negotiated); our own next hop for IPv4 routes is
 	// then NextHop6 when we have no IPv4 address on the session.
 	ExtendedNextHop bool
+	// LLGR: the peers support long-lived graceful restart (RFC 9494); a
+	// long-lived stale path is sent only to them.
+	LLGR bool
 	// Role is our RFC 9234 role on these eBGP sessions plus one (0: none):
 	// routes with OTC are not sent to providers, peers and route servers,
 	// and routes sent to customers, peers and route-server clients get
@@ -143,6 +146,9 @@ func (r *Rules) allowed(src *rib.Source, a *rib.Attrs) bool {
 func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a *rib.Attrs, as4 bool) (attr.List, bool) {
 	if !r.allowed(src, a) {
 		return nil, false
+	}
+	if a.LLGRStale && !r.LLGR {
+		return nil, false // RFC 9494 §4.3
 	}
 	reflect := r.IBGP && src.IBGP && !src.Local
 	var addOTC bool
