@@ -364,6 +364,9 @@ func (d *Daemon) shutdown() {
 	}
 	graceful := !hard && d.global != nil && d.global.GracefulRestart != nil && d.global.GracefulRestart.Enabled
 	d.mu.Unlock()
+	if k := d.fib.Load(); k != nil {
+		k.freeze()
+	}
 	d.stopPeers(ns, graceful)
 	d.mu.Lock()
 	ln := d.listener

@@ -76,7 +76,8 @@ type kernelFIB struct {
 	// blackholes are this node's own pod blocks: while we originate one,
 	// the kernel gets a blackhole route for it (cluster.go).
 	blackholes atomic.Pointer[map[netip.Prefix]bool]
-	stopped    atomic.Bool // stopFIB has taken over: the writer writes no more
+	stopped    atomic.Bool // freeze: the writer writes no more
+	writing    sync.Mutex  // held by the writer while it applies a batch
 	lastErr    atomic.Pointer[errorAt]
 
 	// Owned by the writer goroutine.
@@ -268,7 +269,9 @@ func (k *kernelFIB) write(ctx context.Context) {
 				k.fold(&b[i])
 			}
 		}
+		k.writing.Lock()
 		if k.stopped.Load() {
+			k.writing.Unlock()
 			return
 		}
 		if len(k.pending) > 0 {
@@ -286,6 +289,7 @@ func (k *kernelFIB) write(ctx context.Context) {
 				k.noteErr(err)
 			}
 		}
+		k.writing.Unlock()
 		if conv && !k.converged.Swap(true) {
 			k.rec.Converged()
 		}
@@ -431,11 +435,21 @@ func (d *Daemon) ribConverged() bool {
 	return ok && done
 }
 
+// freeze stops the writer, after the batch it may be applying: at a stop
+// the sessions going down must not take their routes out of the kernel
+// one by one (a graceful stop keeps them; a plain one removes them all at
+// once in stopFIB).
+func (k *kernelFIB) freeze() {
+	k.stopped.Store(true)
+	k.writing.Lock()
+	k.writing.Unlock() // waits for the writer's batch
+}
+
 // stopFIB removes our kernel routes at a plain stop; with graceful restart
 // they stay, for the next run to adopt (forwarding is preserved, RFC 4724
 // §4.1). It waits at most timeout.
 func (k *kernelFIB) stopFIB(graceful bool, timeout time.Duration) {
-	k.stopped.Store(true)
+	k.freeze()
 	if graceful || k.dryRun {
 		return
 	}
