@@ -7,7 +7,7 @@ BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/godwit-bgp/godwit/internal/version.Version=$(VERSION)
 
-.PHONY: all build test test-short vet fuzz bench bench-peers demo deps clean
+.PHONY: all build test test-short vet fuzz bench bench-peers lab demo deps clean
 
 all: build
 
@@ -45,8 +45,14 @@ bench:
 bench-peers: build
 	$(BIN)/godwit-bench --scenarios S1,S2,S3 --targets bird,frr,gobgp,openbgpd,godwit --runs 3 --json-out $(BIN)/bench.json
 
-# The main job on its embedded default. Until the lab lands this decodes an
-# example UPDATE, the way a BGP message looks to godwit.
+# The main job on its embedded default (DESIGN.md, "The lab"): FRR and three
+# godwitd nodes in network namespaces, sessions, routes, ECMP and pings. Needs
+# root; installs FRR and ping with apt-get when missing. The lab keeps
+# running: `sudo bin/godwit lab status`, `sudo bin/godwit lab down`.
+lab: build
+	./$(BIN)/godwit lab up
+
+# An example UPDATE, the way a BGP message looks to godwit.
 demo: build
 	$(BIN)/godwit decode -o text < examples/update.hex
 	$(BIN)/godwit decode < examples/update.hex

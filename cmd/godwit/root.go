@@ -152,6 +152,9 @@ document with -o json.`,
 	// decode (decode.go): decodes a BGP message; JSON by default, so it
 	// reads -o with outputFormat(cmd, "json").
 	root.AddCommand(newDecodeCmd())
+	// lab (lab.go): the namespace topology of package lab; needs root,
+	// not a daemon.
+	root.AddCommand(newLabCmd(g))
 	// ---- end ----
 
 	return root
