@@ -13,7 +13,7 @@
 //     step that decided, and Select, which picks the best path and the
 //     multipath (ECMP) set of a prefix.
 //   - key.go: route keys, fixed-size and pointer-free (Prefix4 packed in
-//     one word, Prefix6 in 17 bytes), and how VPN, EVPN and ADD-PATH fit.
+//     one word, Prefix6 in 17 bytes), and how VPN, EVPN (key_vpn.go) and ADD-PATH fit.
 //   - locrib.go: LocRIB, the Loc-RIB of one (VRF, AFI/SAFI): every path
 //     as a 24-byte record in a shared slab, best path and multipath kept
 //     current per prefix, and a coalescing change feed (Drain). One owner

@@ -2,24 +2,45 @@ package rib
 
 // Route keys: what a table is indexed by. A key is a small fixed-size value
 // (no pointers, so a million of them cost the garbage collector nothing to
-// scan), comparable, so it can index a Go map directly.
+// scan), comparable, so it can index a Go map directly, with a hash for the
+// LocRIB's own index (index.go). A LocRIB is instantiated per key type:
 //
-// Today there are two, for the unicast families:
+//	key      family                 layout                                 key   entry
+//	Prefix4  IPv4 unicast           one word, address<<8 | length           8 B  16 B
+//	Prefix6  IPv6 unicast           16 address bytes, then the length      17 B  28 B
+//	VPN4     VPN-IPv4 (RFC 4364)    struct{ RD as a uint64; Prefix4 }      16 B  24 B
+//	VPN6     VPN-IPv6 (RFC 4659)    8 RD bytes, then a Prefix6's 17        25 B  36 B
+//	EVPN     EVPN (RFC 7432, 9136)  route type, RD, the type's key fields  36 B  44 B
 //
-//   - Prefix4: an IPv4 prefix packed into one word, address<<8 | length.
-//   - Prefix6: an IPv6 prefix as 17 bytes, the address then the length.
+// (entry is what the LocRIB stores per prefix: the key, the run offset and
+// counts; TestKeyLayout pins these sizes.) Prefix4 and Prefix6 are here;
+// VPN4, VPN6 and EVPN are in key_vpn.go.
 //
-// The families that come next get their own key types, still fixed-size
-// and pointer-free, and a LocRIB instantiated for them:
+// Every key holds exactly the fields that identify the route, so two
+// advertisements of one route get one key and the later replaces the
+// earlier:
 //
-//   - VPN (RD + prefix, RFC 4364): Prefix4 widened to two words
-//     (struct{ rd uint64; p Prefix4 }), and a [25]byte for VPNv6.
-//   - EVPN (RFC 7432): one fixed-size struct per route type holding its key
-//     fields (RD, ESI, Ethernet tag, MAC, IP), without the attributes that
-//     are not part of the route's identity (labels live with the path).
+//   - Host bits past the prefix length are zero (the decoder keeps them as
+//     received; the constructors mask them).
+//   - An RD is kept as its 8 wire octets, so any RD type round-trips and
+//     prints as nlri.RD does ("65000:100:10.0.0.0/24").
+//   - MPLS labels are not part of any key: they belong to the path, like
+//     its attributes, so a new label for a route replaces its path.
+//   - EVPN keys hold the fields RFC 7432 §7.1-7.4 and RFC 9136 §3.1 name as
+//     part of the prefix for route key processing: for a MAC/IP route the
+//     Ethernet tag, MAC and IP, not the ESI nor the labels; for an IP prefix
+//     route the tag and the prefix, not the ESI, gateway nor label. Route
+//     types above 5 have no key yet (EVPNFrom refuses them).
 //   - ADD-PATH path identifiers (RFC 7911) are not part of the key: they
 //     identify a path within the prefix, so they live in the path record
 //     next to the source, and (source, path ID) names one path.
+//
+// Hashes are multiplicative (Fibonacci). The wider keys (VPN4, VPN6, EVPN)
+// multiply each word by its own constant, XOR the products, fold the high
+// half down and multiply once more, so that the top bits, which pick the
+// index slot and form its tag, depend on every key bit (TestKeyHash checks
+// the spread on structured key sets and that every input bit moves the
+// tag).
 
 import (
 	"encoding/binary"
@@ -28,8 +49,9 @@ import (
 )
 
 // Key is what a LocRIB is indexed by: a comparable, fixed-size value
-// without pointers. String is for logs and tests; hash feeds the table's
-// index (index.go), which is why key types are defined in this package.
+// without pointers (Prefix4, Prefix6, VPN4, VPN6, EVPN). String is for
+// logs and tests; hash feeds the table's index (index.go), which is why
+// key types are defined in this package.
 type Key interface {
 	comparable
 	String() string
