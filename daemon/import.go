@@ -110,7 +110,8 @@ type importer struct {
 	// neighbour's AS, which OTC names.
 	role    *iana.Role
 	peerAS  uint32
-	maxPath int // maxASPathLength; 0: no limit
+	maxPath int    // maxASPathLength; 0: no limit
+	zone    string // the interface of the session's local address
 	// policy is the import policy (nil: the default, accept); swapped
 	// whole when the RoutePolicy changes, read once per batch.
 	policy atomic.Pointer[policy.Policy]
@@ -199,7 +200,7 @@ func (im *importer) attrsFor(u *wire.Update, fam nlri.Family, b *routeBatch) fam
 		reason = im.check(list, nh)
 	}
 	var a *rib.Attrs
-	a, im.scratch = im.t.Intern(list, im.scratch)
+	a, im.scratch = im.t.InternZone(list, im.scratch, im.zone)
 	b.held = append(b.held, a)
 	c := famAttrs{fam: fam, a: a, reason: reason, list: list, nh: nh}
 	im.cache = append(im.cache, c)
@@ -250,7 +251,7 @@ func (im *importer) importEval(pol *policy.Policy, fam nlri.Family, pfx netip.Pr
 	case res.Changed || res.NextHop.Mode == config.NextHopAddress || res.NextHop.Mode == config.NextHopPeer:
 		list := setNextHop(res.Attrs, fam, res.NextHop, im.remote)
 		var out *rib.Attrs
-		out, im.scratch = im.t.Intern(list, im.scratch)
+		out, im.scratch = im.t.InternZone(list, im.scratch, im.zone)
 		return out, accepted, true
 	}
 	return a, accepted, false
@@ -309,7 +310,7 @@ func (im *importer) prepare(u *wire.Update, fam nlri.Family) (attr.List, netip.A
 			if err != nil {
 				continue
 			}
-			nh = g
+			nh = im.zoned(g)
 			list = append(list, attr.NewMPReach(fam, g, ll, nil))
 		case *attr.NextHop:
 			if fam == nlri.IPv4Unicast && !mpFamily(u, fam) {
@@ -334,6 +335,14 @@ func (im *importer) prepare(u *wire.Update, fam nlri.Family) (attr.List, netip.A
 		}
 	}
 	return list, nh
+}
+
+// zoned gives an unzoned IPv6 link-local address the session's interface.
+func (im *importer) zoned(a netip.Addr) netip.Addr {
+	if a.Is6() && a.IsLinkLocalUnicast() && a.Zone() == "" && im.zone != "" {
+		return a.WithZone(im.zone)
+	}
+	return a
 }
 
 // mpFamily reports whether u carries fam's routes in MP_REACH_NLRI.

@@ -86,6 +86,7 @@ func (n *neighbor) SessionUp(s *peer.Session) {
 	n.imp.policy.Store(n.d.importPolicy(spec.ImportPolicy))
 	n.imp.keepPre = spec.SoftReconfigurationInbound
 	n.imp.maxPath = spec.MaxASPathLength
+	n.imp.zone = interfaceOf(s.LocalAddr.Addr())
 	n.imp.peerAS = s.Negotiated.PeerAS
 	if i := slices.Index(config.Roles, spec.Role); !ibgp && i >= 0 {
 		r := iana.Role(i)

@@ -829,11 +829,6 @@ func testFIBIPv6OverIPv4(t *testing.T) {
 // field); the route must go to the kernel via that address on to-rt, the
 // interface of the session.
 func testFIBIPv6OverIPv4LinkLocal(t *testing.T) {
-	t.Skip("known bug: an IPv6 route whose next hop is the router's link-local address (FRR sends fe80::… in both next-hop " +
-		"fields when its interface has no global IPv6 address) is never best and never installed: the address carries no zone " +
-		"and fib.Resolver resolves link-local addresses only with one, though the session's interface (to-rt) is known. " +
-		"Then, the other way: godwitd sends its own IPv6 prefix with the IPv4-mapped next hop ::ffff:10.98.1.10 and no " +
-		"link-local one, which FRR's zebra rejects (show ipv6 route: B>r, not in FRR's kernel)")
 	n := fibNet(98)
 	s := newFIBSeed(t, fibSeedOpts{n: n, pod4: true, pod6: true, link1NoGlobal6: true,
 		gwFamilies: []routers.Family{routers.IPv4Unicast, routers.IPv6Unicast}})

@@ -64,7 +64,21 @@ func (t *Table) Len() int {
 // merged by the caller. scratch is a reusable buffer for the encoding;
 // Intern returns it (possibly grown) for the next call.
 func (t *Table) Intern(l attr.List, scratch []byte) (*Attrs, []byte) {
+	return t.InternZone(l, scratch, "")
+}
+
+// InternZone is Intern for a set that arrived over the interface named
+// zone: a link-local IPv6 next hop (which the wire form carries without
+// its interface) gets it as its zone, so that it resolves through that
+// link, and sets through different links are different sets.
+func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []byte) {
 	scratch = attr.Canonical(scratch[:0], l, attr.Options{AS4: true})
+	if zone != "" && linkLocalNextHop(l) {
+		scratch = append(scratch, 0xff)
+		scratch = append(scratch, zone...)
+	} else {
+		zone = ""
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if a, ok := t.sets[string(scratch)]; ok { // no allocation for the lookup
@@ -72,6 +86,9 @@ func (t *Table) Intern(l attr.List, scratch []byte) (*Attrs, []byte) {
 		return a, scratch
 	}
 	a := newAttrs(string(scratch), l)
+	if zone != "" {
+		a.NextHop = a.NextHop.WithZone(zone)
+	}
 	a.refs = 1
 	t.sets[a.key] = a
 	return a, scratch
@@ -128,4 +145,15 @@ func newAttrs(key string, l attr.List) *Attrs {
 		}
 	}
 	return a
+}
+
+// linkLocalNextHop reports whether l's next hop is an IPv6 link-local
+// address.
+func linkLocalNextHop(l attr.List) bool {
+	mp, ok := l.MPReach()
+	if !ok {
+		return false
+	}
+	g, _, _, err := mp.NextHops()
+	return err == nil && g.Is6() && g.IsLinkLocalUnicast()
 }

@@ -25,10 +25,13 @@ type Rules struct {
 	// ID.
 	ClusterID netip.Addr
 	// NextHop4 and NextHop6 are our addresses on these sessions, the next
-	// hop we set when the next hop is ours ("self"). NextHop4 is invalid
-	// on an IPv6 session: then IPv4 routes cannot be sent (RFC 8950 is not
-	// negotiated yet). On an IPv4 session NextHop6 is the IPv4-mapped form
-	// of NextHop4, as FRR sends it.
+	// hop we set when the next hop is ours ("self"): the session's own
+	// address, and for the other family an address of that family on the
+	// same interface (the daemon picks it; for IPv6 its link-local address
+	// when it has no global one). NextHop4 is invalid on an IPv6 session
+	// without one: IPv4 routes then go only with RFC 8950
+	// (ExtendedNextHop). NextHop6 is IPv4-mapped only when the interface
+	// has no IPv6 address at all.
 	NextHop4 netip.Addr
 	NextHop6 netip.Addr
 	// ExtendedNextHop: IPv4 unicast may carry an IPv6 next hop on these
