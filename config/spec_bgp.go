@@ -34,6 +34,12 @@ type BGPConfigurationSpec struct {
 	ListenAddresses []netip.AddrPort `json:"listenAddresses,omitempty"`
 	// NodeToNodeMesh peers every cluster Node with every other.
 	NodeToNodeMesh bool `json:"nodeToNodeMesh,omitempty"`
+	// ServiceClusterIPs and ServiceExternalIPs are service ranges every
+	// cluster Node announces (as Calico's serviceClusterIPs and
+	// serviceExternalIPs), so that the fabric sends service traffic to
+	// the nodes, which spread it by ECMP. Only with godwitd --node.
+	ServiceClusterIPs  []netip.Prefix `json:"serviceClusterIPs,omitempty"`
+	ServiceExternalIPs []netip.Prefix `json:"serviceExternalIPs,omitempty"`
 	// RouteReflectorClusterID makes a speaker that is not a cluster Node a
 	// route reflector with this cluster ID (an IPv4-formatted number).
 	RouteReflectorClusterID netip.Addr `json:"routeReflectorClusterID,omitzero"`
@@ -102,6 +108,8 @@ func (s *BGPConfigurationSpec) Timers() (hold, keepalive, connectRetry time.Dura
 }
 
 func (s *BGPConfigurationSpec) validate(v *validator) {
+	v.uniquePrefixes("spec.serviceClusterIPs", s.ServiceClusterIPs)
+	v.uniquePrefixes("spec.serviceExternalIPs", s.ServiceExternalIPs)
 	if s.ASNumber == 0 {
 		v.required("spec.asNumber")
 	}

@@ -195,6 +195,17 @@ func (d *Daemon) syncCluster() {
 		anns["lb."+lb.Name] = &config.AnnouncementSpec{Prefixes: []netip.Prefix{lb.Prefix},
 			Communities: lb.Communities, LocalPreference: lb.LocalPreference}
 	}
+	if g := d.desired.globalSpec(); g != nil {
+		var svc []netip.Prefix
+		for _, p := range append(slices.Clone(g.ServiceClusterIPs), g.ServiceExternalIPs...) {
+			if p = p.Masked(); !slices.Contains(svc, p) {
+				svc = append(svc, p)
+			}
+		}
+		if len(svc) > 0 {
+			anns["services"] = &config.AnnouncementSpec{Prefixes: svc}
+		}
+	}
 	if k := d.fib.Load(); k != nil {
 		k.setBlackholes(blocks)
 	}

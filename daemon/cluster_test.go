@@ -18,7 +18,7 @@ import (
 const clusterYAML = `apiVersion: bgp.godwit.dev/v1alpha1
 kind: BGPConfiguration
 metadata: {name: default}
-spec: {asNumber: 64512, nodeToNodeMesh: true, listenAddresses: ["0.0.0.0:{{PORT}}"], connectRetryTime: 2, holdTime: 9}
+spec: {asNumber: 64512, nodeToNodeMesh: true, serviceClusterIPs: [10.96.0.0/12], listenAddresses: ["0.0.0.0:{{PORT}}"], connectRetryTime: 2, holdTime: 9}
 ---
 apiVersion: bgp.godwit.dev/v1alpha1
 kind: IPPool
@@ -95,6 +95,8 @@ func TestClusterMeshBlocksAndLoadBalancer(t *testing.T) {
 		txt := kernels["n1"].Text(fib.DefaultProtocol)
 		return strings.Contains(txt, "blackhole "+blocks[0]), "n1's kernel:\n" + txt
 	})
+	// The service range: every node announces it.
+	sp[0].waitRoute("10.96.0.0/12", "from n2 and n3 (n1's own is local)", func(rs []Route) bool { return len(rs) == 3 })
 	// The LoadBalancer address: announced by n2 and n3, so n1 has two paths.
 	lb := "10.96.100.0/32"
 	sp[0].waitRoute(lb, "from n2 and n3", func(rs []Route) bool { return len(rs) == 2 })
