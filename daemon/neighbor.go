@@ -16,6 +16,7 @@ import (
 	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/iana"
+	"github.com/godwit-bgp/godwit/wire/nlri"
 )
 
 // neighbor is one configured BGPPeer: its peer.Peer and its Handler,
@@ -123,11 +124,17 @@ func (n *neighbor) RouteRefresh(s *peer.Session, rr *wire.RouteRefresh) {
 func (n *neighbor) SessionDown(s *peer.Session, reason error, graceful bool) {
 	n.sess.CompareAndSwap(s, nil)
 	var restart time.Duration
+	grFams := map[nlri.Family]bool{}
 	if gr := s.Negotiated.GracefulRestart; gr != nil {
 		restart = time.Duration(gr.Time) * time.Second
+		// RFC 4724 §4.2: only the families the peer's capability lists
+		// are kept (FRR's helper-only capability lists none).
+		for _, f := range gr.Families {
+			grFams[f.Family] = true
+		}
 	}
 	llgr, llst := longLived(s)
-	n.d.rib.post(opDown{n: n, s: s, graceful: graceful, restart: restart, llgr: llgr, llst: llst})
+	n.d.rib.post(opDown{n: n, s: s, graceful: graceful, restart: restart, grFams: grFams, llgr: llgr, llst: llst})
 	n.log.Debug("session down", "reason", reason, "graceful", graceful)
 	n.d.wakeMonitor()
 	n.d.notify()

@@ -185,6 +185,9 @@ type (
 		s        *peer.Session
 		graceful bool
 		restart  time.Duration
+		// grFams are the families the peer's graceful restart capability
+		// lists: only their routes are kept.
+		grFams map[nlri.Family]bool
 		// llgr are the families the peer asked us to keep long-lived
 		// (RFC 9494), for llst after the restart time.
 		llgr map[nlri.Family]bool
@@ -740,6 +743,14 @@ func (l *ribLoop) down(op opDown) {
 	l.leave(rs)
 	held := l.v4.SourcePaths(rs.id) + l.v6.SourcePaths(rs.id)
 	rs.llgr, rs.llst = op.llgr, op.llst
+	kept := func(f nlri.Family) bool { return op.grFams[f] || op.llgr[f] }
+	if op.graceful && !kept(nlri.IPv4Unicast) {
+		l.v4.WithdrawSource(rs.id)
+	}
+	if op.graceful && !kept(nlri.IPv6Unicast) {
+		l.v6.WithdrawSource(rs.id)
+	}
+	held = l.v4.SourcePaths(rs.id) + l.v6.SourcePaths(rs.id)
 	if !op.graceful || (op.restart == 0 && op.llst == 0) || held == 0 {
 		l.withdrawAll(rs)
 	} else if op.restart == 0 {

@@ -15,12 +15,6 @@ package interop_test
 // (monitors, AS 65012 and 65013). The injected tables are drawn by
 // bench.Generate, which keeps out of 10.0.0.0/8; godwitd originates
 // 10.10N.200.0/24, FRR 10.10N.210.0/24.
-//
-// TestReliabilityLinkDown reports two known bugs as skips once everything
-// else in its subtests has been checked (see testLinkDown): the routes of
-// a session closed by fast external failover leave the RIB only after the
-// 2 s linger, and a peer whose graceful-restart capability lists no
-// family still has its routes kept as stale.
 
 import (
 	"encoding/json"
@@ -893,14 +887,6 @@ func testLinkDown(t *testing.T, frrExtra string, helper bool) {
 		{"FRR's end down (carrier loss at godwitd)", frrNS, "to-gw"},
 	} {
 		t.Run(strings.NewReplacer(" ", "_", "'", "", "(", "", ")", "").Replace(c.name), func(t *testing.T) {
-			// A known bug is reported at the end, as a skip, once
-			// everything else has been checked.
-			var knownBugs []string
-			defer func() {
-				if len(knownBugs) > 0 {
-					t.Skipf("known bug: %s", strings.Join(knownBugs, "; also known bug: "))
-				}
-			}()
 			up(t, "before "+c.name)
 			flaps := num(mustNeighbor(t, gw, frrAddr), "flapCount")
 			down := time.Now()
@@ -966,7 +952,7 @@ func testLinkDown(t *testing.T, frrExtra string, helper bool) {
 			})
 			switch {
 			case err != nil && helper && len(last) == 1 && last[0].Stale:
-				knownBugs = append(knownBugs, fmt.Sprintf("godwitd keeps a peer's routes as stale after the session drops although "+
+				t.Error(fmt.Sprintf("godwitd keeps a peer's routes as stale after the session drops although "+
 					"the peer's graceful-restart capability lists no address family (FRR's helper mode: %s), where RFC 4724 §4.2 "+
 					"retains only the families listed: the session went down after %s, yet `godwit routes %s` still shows %v %s later "+
 					"(godwitd logs \"session down; keeping its routes as stale while the peer restarts (RFC 4724)\" restart-time=2m0s; "+
@@ -975,7 +961,7 @@ func testLinkDown(t *testing.T, frrExtra string, helper bool) {
 				t.Errorf("FRR's route still in godwitd's RIB %s after the session went down: %v", ms(time.Since(down)-dropped), err)
 			case noRIB-dropped > withdrawLimit && len(last) == 0:
 				t.Logf("FRR's route out of godwitd's RIB after %s", ms(noRIB))
-				knownBugs = append(knownBugs, fmt.Sprintf("the routes of a session closed by fast external failover leave the RIB "+
+				t.Error(fmt.Sprintf("the routes of a session closed by fast external failover leave the RIB "+
 					"only %s after the session went down, want under %s: peer/conn.go drops the connection without a NOTIFICATION "+
 					"but still lingers (lingerTime, 2 s) for the peer to close, which a peer behind a dead link never does, and "+
 					"the reader calls Handler.SessionDown only once that read deadline ends (godwitd's log: \"session down\" 2 s "+

@@ -64,6 +64,13 @@ type link struct {
 	final      []byte // the NOTIFICATION flushed before closing; set before closing is closed
 	once       sync.Once
 	downErr    error // why the connection was dropped; set before closing is closed
+	// handlerMu is held around every Handler call of the reader, so
+	// that SessionDown, called as soon as the connection is dropped (not
+	// when the reader has finished draining it), never overlaps one; down
+	// is set then, and the reader delivers nothing more.
+	handlerMu sync.Mutex
+	down      bool
+	downOnce  sync.Once
 }
 
 // attach gives c a new TCP connection and starts its reader and writer.
@@ -73,9 +80,21 @@ func (c *conn) attach(nc net.Conn, outbound bool) {
 		readerDone: make(chan struct{})}
 	t.lastRecv.Store(c.p.opt.Clock.Now().UnixNano())
 	c.t = t
-	c.p.wg.Add(2)
+	c.p.wg.Add(3)
 	go func() { defer c.p.wg.Done(); t.readLoop() }()
 	go func() { defer c.p.wg.Done(); t.writeLoop() }()
+	go func() {
+		defer c.p.wg.Done()
+		// The session is down when the driver drops the connection, not
+		// when the reader has drained it (the reader may wait up to
+		// lingerTime for a peer that never closes: a dead link).
+		select {
+		case <-t.closing:
+		case <-c.p.done:
+		case <-t.readerDone:
+		}
+		t.sessionDown()
+	}()
 }
 
 // drop closes c's connection, flushing n first when given, and detaches it.
@@ -165,20 +184,13 @@ func (t *link) readLoop() {
 			c.p.post(event{kind: evPanic, c: c, t: t, err: fmt.Errorf("internal error in the reader: %v", r)})
 			nc.Close()
 		}
-		if s == nil && t.established.Load() {
-			s = t.session
+		// Wait until the driver has dropped the connection, so that the
+		// reason and the graceful-restart decision are known.
+		select {
+		case <-t.closing:
+		case <-c.p.done:
 		}
-		if s != nil && c.p.opt.Handler != nil {
-			// Wait until the driver has dropped the connection, so that
-			// the reason and the graceful-restart decision are known.
-			select {
-			case <-t.closing:
-			case <-c.p.done:
-			}
-			graceful := t.graceful()
-			c.p.opt.Handler.SessionDown(s, t.downErr, graceful)
-			c.p.stats.sessionDown(s)
-		}
+		t.sessionDown()
 	}()
 	rd := transport.NewReader(nc)
 	batch := make([]*wire.Update, 0, 64)
@@ -252,7 +264,11 @@ func (t *link) readLoop() {
 					return
 				}
 				if c.p.opt.Handler != nil {
-					c.p.opt.Handler.RouteRefresh(s, rr)
+					t.handlerMu.Lock()
+					if !t.down {
+						c.p.opt.Handler.RouteRefresh(s, rr)
+					}
+					t.handlerMu.Unlock()
 				}
 				continue
 			}
@@ -299,9 +315,44 @@ func (t *link) deliver(s *Session, batch []*wire.Update) {
 		return
 	}
 	t.delivering.Store(true)
-	c.p.opt.Handler.Updates(s, batch)
+	t.handlerMu.Lock()
+	if !t.down {
+		c.p.opt.Handler.Updates(s, batch)
+	}
+	t.handlerMu.Unlock()
 	t.delivering.Store(false)
 	t.lastRecv.Store(c.p.opt.Clock.Now().UnixNano())
+}
+
+// sessionDown tells the Handler, once, that an Established session is
+// down; it waits for a Handler call of the reader in progress, and the
+// reader delivers nothing after it.
+func (t *link) sessionDown() {
+	t.downOnce.Do(func() {
+		c := t.c
+		t.handlerMu.Lock()
+		t.down = true
+		t.handlerMu.Unlock()
+		if !t.established.Load() || c.p.opt.Handler == nil {
+			return
+		}
+		s := t.session
+		if s == nil {
+			return
+		}
+		select {
+		case <-t.closing:
+		default:
+			// Reached from readerDone or done without a drop: the
+			// reason and graceful decision come with the drop.
+			select {
+			case <-t.closing:
+			case <-c.p.done:
+			}
+		}
+		c.p.opt.Handler.SessionDown(s, t.downErr, t.graceful())
+		c.p.stats.sessionDown(s)
+	})
 }
 
 // readFailed reports a read error to the driver as the right event.
