@@ -230,7 +230,7 @@ func (t *link) readLoop() {
 			case iana.MsgUpdate:
 				u, err := wire.DecodeUpdate(body, *t.recvOpts.Load())
 				if f := fault.As(err); f != nil {
-					c.p.stats.fault(f)
+					c.p.noteFault(f)
 					if f.Action == fault.SessionReset || u == nil {
 						t.deliver(s, batch)
 						t.postFSM(Event{Type: UpdateMsgErr, Code: f.Code, Subcode: f.Subcode, Data: f.Data}, nil, true)
@@ -364,7 +364,7 @@ func (t *link) readFailed(err error) {
 	default:
 	}
 	if f := fault.As(err); f != nil {
-		c.p.stats.fault(f)
+		c.p.noteFault(f)
 		t.postFSM(Event{Type: BGPHeaderErr, Code: f.Code, Subcode: f.Subcode, Data: f.Data}, nil, true)
 		return
 	}

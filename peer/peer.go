@@ -134,6 +134,11 @@ type Peer struct {
 	dialGen uint64
 
 	stats stats
+
+	// faultMu guards the rate limit of the malformed-input log (stats.go).
+	faultMu      sync.Mutex
+	faultLogged  time.Time
+	faultSkipped int
 }
 
 // New returns a stopped peer for cfg.

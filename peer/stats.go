@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"encoding/hex"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -175,4 +176,33 @@ func (p *Peer) Status() Status {
 		st.Faults[i] = s.flt[i].Load()
 	}
 	return st
+}
+
+// faultLogEvery bounds the log lines about malformed input to one per
+// interval per peer; the ones left out are counted in the next line (the
+// metrics count every one).
+const faultLogEvery = time.Second
+
+// noteFault counts a malformed message (RFC 7606 outcome) and logs it with
+// the attribute and its bytes, at most once per faultLogEvery.
+func (p *Peer) noteFault(f *fault.Error) {
+	p.stats.fault(f)
+	p.faultMu.Lock()
+	now := time.Now()
+	if now.Sub(p.faultLogged) < faultLogEvery {
+		p.faultSkipped++
+		p.faultMu.Unlock()
+		return
+	}
+	skipped := p.faultSkipped
+	p.faultLogged, p.faultSkipped = now, 0
+	p.faultMu.Unlock()
+	data := f.Data
+	more := ""
+	if len(data) > 64 {
+		data, more = data[:64], "..."
+	}
+	p.log.Warn("malformed input from the peer", "action", f.Action.String(), "attribute", f.Attr.String(),
+		"reason", f.Reason, "bytes", hex.EncodeToString(data)+more, "notification", f.Code.String(),
+		"not-logged-since-last", skipped)
 }
