@@ -373,7 +373,8 @@ func fibWantString(alternatives [][]string) string {
 	return fmt.Sprintf("metric %d via %s", fibMetric, strings.Join(s, " or "))
 }
 
-// fibLinkLocal is the link-local address of ifname in ns.
+// fibLinkLocal is the link-local address of ifname in ns, once usable
+// (duplicate address detection over: not tentative).
 func fibLinkLocal(t *testing.T, ns *netns.NS, ifname string) string {
 	t.Helper()
 	var addr string
@@ -384,8 +385,9 @@ func fibLinkLocal(t *testing.T, ns *netns.NS, ifname string) string {
 		}
 		var ifs []struct {
 			AddrInfo []struct {
-				Local string `json:"local"`
-				Scope string `json:"scope"`
+				Local     string `json:"local"`
+				Scope     string `json:"scope"`
+				Tentative bool   `json:"tentative"`
 			} `json:"addr_info"`
 		}
 		if err := json.Unmarshal([]byte(out), &ifs); err != nil {
@@ -393,7 +395,7 @@ func fibLinkLocal(t *testing.T, ns *netns.NS, ifname string) string {
 		}
 		for _, i := range ifs {
 			for _, a := range i.AddrInfo {
-				if a.Scope == "link" && a.Local != "" {
+				if a.Scope == "link" && a.Local != "" && !a.Tentative {
 					addr = a.Local
 					return true, ""
 				}
@@ -473,6 +475,14 @@ func newFIBSeed(t *testing.T, o fibSeedOpts) *fibSeed {
 	fibLink(t, netns.End{NS: s.gwNS, Ifname: "to-rt", Addrs: gwAddrs}, netns.End{NS: s.rtNS, Ifname: "to-gw", Addrs: rtAddrs})
 	fibLink(t, netns.End{NS: s.birdNS, Ifname: "to-rt", Addrs: []string{n.v4(2, 20) + "/24", n.v6(2, 20) + "/64"}},
 		netns.End{NS: s.rtNS, Ifname: "to-bird", Addrs: []string{n.v4(2, 1) + "/24", n.v6(2, 1) + "/64"}})
+	if o.link1NoGlobal6 {
+		// FRR picks the next hop of IPv6 routes on an IPv4 session when
+		// it sends them: its link-local address once that is usable, an
+		// IPv4-mapped one before (duplicate address detection). Start
+		// the routers only when both ends' link-local addresses are.
+		fibLinkLocal(t, s.gwNS, "to-rt")
+		fibLinkLocal(t, s.rtNS, "to-gw")
+	}
 
 	s.gwAddr, s.rtGW = n.v4(1, 10), n.v4(1, 1)
 	if o.gw6 {
