@@ -63,6 +63,10 @@ type BGPConfigurationSpec struct {
 	// (default 200). 0..4 are the kernel's own and FRR's zebra owns
 	// 186..198, so none of those.
 	KernelProtocol int `json:"kernelProtocol,omitempty" range:"1..255"`
+	// KernelMetric is the metric (priority) of godwit's kernel routes
+	// (default 20): lower than another program's route to the same
+	// prefix makes godwit's preferred. A change takes effect at restart.
+	KernelMetric int `json:"kernelMetric,omitempty" range:"1..4294967295"`
 	// HoldTime is the default hold time of every peer, in seconds: 0 (no
 	// keepalives) or 3..65535; default 90.
 	HoldTime *int `json:"holdTime,omitempty"`

@@ -107,8 +107,10 @@ func (d *Daemon) startFIB(ctx context.Context) error {
 	g := d.globalFromStore(ctx)
 	proto := fib.Protocol(config.DefaultKernelProtocol)
 	deferral := defaultDeferral
+	metric := 0 // the reconciler's default
 	if g != nil {
 		proto = fib.Protocol(g.EffectiveKernelProtocol())
+		metric = g.KernelMetric
 		if gr := g.GracefulRestart; gr != nil && gr.SelectionDeferralTime > 0 {
 			deferral = time.Duration(gr.SelectionDeferralTime) * time.Second
 		}
@@ -126,7 +128,7 @@ func (d *Daemon) startFIB(ctx context.Context) error {
 		be, k.close = nb, nb.Close
 	}
 	var err error
-	k.rec, err = fib.New(be, fib.Config{Protocol: proto, DryRun: d.opt.NoFIB, HoldTime: deferral + 30*time.Second,
+	k.rec, err = fib.New(be, fib.Config{Protocol: proto, Metric: metric, DryRun: d.opt.NoFIB, HoldTime: deferral + 30*time.Second,
 		Logger: k.log})
 	if err != nil {
 		k.close()

@@ -73,14 +73,14 @@ func waitKernel(t *testing.T, k *fake.Kernel, prefix, want string) {
 func TestKernelRoutesFollowTheRIB(t *testing.T) {
 	l := newLab(t)
 	k := fibKernel()
-	a := l.startKernel("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", "", []string{"{{A2}}|65002"}), k)
+	a := l.startKernel("a", speakerConfig(65001, "{{A1}}", "10.0.0.1", ", kernelMetric: 77", []string{"{{A2}}|65002"}), k)
 	bCfg := func(prefixes ...string) string {
 		return speakerConfig(65002, "{{A2}}", "10.0.0.2", "", []string{"{{A1}}|65001|exportPolicy: to-a"}, prefixes...) + fibPolicy
 	}
 	b := l.start("b", bCfg("203.0.113.0/24", "203.0.114.0/24"))
 	b.waitState(l.ip(1), peer.Established)
 
-	waitKernel(t, k, "203.0.113.0/24", "nexthop via 198.51.100.7 dev eth0")
+	waitKernel(t, k, "203.0.113.0/24", "metric 77 nexthop via 198.51.100.7 dev eth0")
 	waitKernel(t, k, "203.0.114.0/24", "nexthop via 192.0.2.1 dev eth1") // through the gateway of 10.99.0.0/16
 
 	// The route that resolves 10.99.0.5 goes: the path loses (no best
