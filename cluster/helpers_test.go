@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -31,14 +30,6 @@ func parse(t testing.TB, lines ...string) []*config.Resource {
 		t.Fatalf("config.Parse: %v\n%s", err, b.String())
 	}
 	return rs
-}
-
-func prefixes(ps ...string) []netip.Prefix {
-	var out []netip.Prefix
-	for _, p := range ps {
-		out = append(out, netip.MustParsePrefix(p))
-	}
-	return out
 }
 
 // render prints peerings one per line, for comparing with a table:

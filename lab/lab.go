@@ -86,12 +86,6 @@ func New(o Options) *Lab {
 	return &Lab{o: o}
 }
 
-// Prefix returns the namespace prefix.
-func (l *Lab) Prefix() string { return l.o.Prefix }
-
-// StateDir returns the state directory.
-func (l *Lab) StateDir() string { return l.o.StateDir }
-
 // nsName is the namespace of a lab member ("tor", "node1", "node1-pod1").
 func (o *Options) nsName(member string) string { return o.Prefix + "-" + member }
 

@@ -260,18 +260,6 @@ func (p *Plan) node(name string) *Node {
 	return nil
 }
 
-// pod returns the pod of that name, or nil.
-func (p *Plan) pod(name string) *Pod {
-	for i := range p.Nodes {
-		for j := range p.Nodes[i].Pods {
-			if p.Nodes[i].Pods[j].Name == name {
-				return &p.Nodes[i].Pods[j]
-			}
-		}
-	}
-	return nil
-}
-
 // Namespaces lists every namespace of the plan: the router's, then each
 // node's followed by its pods'.
 func (p *Plan) Namespaces() []string {
