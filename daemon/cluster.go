@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -166,6 +168,11 @@ func (d *Daemon) syncCluster() {
 		path := d.opt.ClusterState
 		if path == "" {
 			path = DefaultClusterState
+		}
+		// The default directory may not exist on a new node.
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			d.log.Error("cluster: cannot create the allocation file's directory; no pod block or LoadBalancer is announced", "err", err)
+			return
 		}
 		a, err := cluster.OpenAllocator(path)
 		if err != nil {

@@ -53,7 +53,7 @@ spec: {address: {{A3}}, labels: {rack: b, lb: "yes"}}
 
 func TestClusterMeshBlocksAndLoadBalancer(t *testing.T) {
 	l := newLab(t)
-	state := filepath.Join(t.TempDir(), "cluster-state.json")
+	state := filepath.Join(t.TempDir(), "var-lib-godwit", "cluster-state.json") // a directory that does not exist yet
 	kernels := map[string]*fake.Kernel{}
 	var sp []*speaker
 	for _, n := range []string{"n1", "n2", "n3"} {
