@@ -149,18 +149,9 @@ func listenSecurity(c *peer.Config) transport.PeerSecurity {
 	return transport.PeerSecurity{Password: c.Password, TTL: c.TTL, MinTTL: c.MinTTL}
 }
 
-// peerConfig is the package function with the daemon's state: the R and F
-// bits of the graceful restart capability follow the restart (fib.go).
-func (d *Daemon) peerConfig(spec *config.BGPPeerSpec, g *config.BGPConfigurationSpec) (peer.Config, error) {
-	c, err := peerConfig(spec, g, &d.opt)
-	if err == nil && c.GracefulRestart != nil && c.GracefulRestart.Enabled {
-		c.GracefulRestart.State = d.restartState
-	}
-	return c, err
-}
-
-// restartState is the R and F bits: set from a graceful restart with the
-// kernel's routes kept until the RIB has converged again.
+// restartState gives the R and F bits of our OPENs
+// (peer.Options.RestartState): set after a graceful restart with the
+// kernel's routes kept, until the RIB has converged again.
 func (d *Daemon) restartState() (restarting, forwarding bool) {
 	r := d.grRestart.Load()
 	return r, r

@@ -308,7 +308,7 @@ func (d *Daemon) listen(addrs []string) (*transport.Listener, error) {
 		if spec == nil || g == nil || unsupported(spec) != "" {
 			continue
 		}
-		c, err := d.peerConfig(spec, g)
+		c, err := peerConfig(spec, g, &d.opt)
 		if err != nil {
 			d.log.Error("BGPPeer cannot be used", "neighbor", name, "err", err)
 			continue
@@ -350,7 +350,7 @@ func (d *Daemon) syncPeer(name string) {
 		}
 		return
 	}
-	cfg, err := d.peerConfig(spec, g)
+	cfg, err := peerConfig(spec, g, &d.opt)
 	if err != nil {
 		d.log.Error("BGPPeer cannot be used", "neighbor", name, "err", err)
 		if n != nil {
@@ -385,7 +385,8 @@ func (d *Daemon) addNeighbor(name string, spec *config.BGPPeerSpec, cfg peer.Con
 		// (see neighbor.shutdown).
 		startCfg.Passive = true
 	}
-	n.p = peer.New(startCfg, peer.Options{Handler: n, Logger: d.log.With("neighbor", name), Metrics: d.peerM})
+	n.p = peer.New(startCfg, peer.Options{Handler: n, Logger: d.log.With("neighbor", name), Metrics: d.peerM,
+		RestartState: d.restartState})
 	d.secure(nil, &cfg)
 	d.mu.Lock()
 	d.neighbors[name] = n
@@ -413,7 +414,7 @@ func (d *Daemon) updateNeighbor(n *neighbor, spec *config.BGPPeerSpec, cfg peer.
 	d.mu.RLock()
 	oldSpec, oldCfg := n.spec, n.cfg
 	d.mu.RUnlock()
-	if config.SpecEqual(oldSpec, spec) && sameConfig(oldCfg, cfg) {
+	if config.SpecEqual(oldSpec, spec) && reflect.DeepEqual(oldCfg, cfg) {
 		return
 	}
 	d.secure(&oldCfg, &cfg)
@@ -558,19 +559,6 @@ func (d *Daemon) stopPeers(ns []*neighbor, graceful bool) {
 		}()
 	}
 	wg.Wait()
-}
-
-// sameConfig compares two peer configurations, the graceful restart
-// capability's State function (the same daemon's, never comparable) aside.
-func sameConfig(a, b peer.Config) bool {
-	for _, c := range []*peer.Config{&a, &b} {
-		if gr := c.GracefulRestart; gr != nil {
-			g := *gr
-			g.State = nil
-			c.GracefulRestart = &g
-		}
-	}
-	return reflect.DeepEqual(a, b)
 }
 
 // errNoRouterID says what to do about a BGPConfiguration without a router

@@ -81,7 +81,6 @@ type ribSource struct {
 	session   *peer.Session // current; nil when down
 	rejected  rejectedSet
 	pre       map[rejKey]*rib.Attrs // before the import policy, with soft reconfiguration inbound
-	stale     bool                  // paths marked stale, waiting for End-of-RIB or the timer
 	staleFams map[nlri.Family]bool  // the families still waiting for End-of-RIB
 	eor       map[nlri.Family]bool  // End-of-RIB received on this session (fib.go's convergence)
 	// Long-lived graceful restart (RFC 9494, llgr.go): the families kept

@@ -45,20 +45,6 @@ type GracefulRestart struct {
 	// LongLivedStaleTime, when set (with Enabled), asks peers to keep our
 	// routes that long after the restart time (RFC 9494).
 	LongLivedStaleTime time.Duration
-	// State, when set, gives the R and F bits when each OPEN is built,
-	// overriding Restarting and Forwarding: they change when the restart
-	// is over, while the configuration (and the session) stays.
-	State func() (restarting, forwarding bool)
-}
-
-// same reports whether two capabilities are the same configuration (the
-// R and F bits are state, not configuration).
-func (g *GracefulRestart) same(o *GracefulRestart) bool {
-	if g == nil || o == nil {
-		return g == o
-	}
-	return g.Enabled == o.Enabled && g.RestartTime == o.RestartTime && g.LongLivedStaleTime == o.LongLivedStaleTime &&
-		(g.State != nil || o.State != nil || (g.Restarting == o.Restarting && g.Forwarding == o.Forwarding))
 }
 
 // Config is one peer's session settings. A change to any field that goes
@@ -166,7 +152,8 @@ func (c *Config) SameSession(n *Config) bool {
 	if (c.Role == nil) != (n.Role == nil) || (c.Role != nil && *c.Role != *n.Role) {
 		return false
 	}
-	if !c.GracefulRestart.same(n.GracefulRestart) {
+	if (c.GracefulRestart == nil) != (n.GracefulRestart == nil) ||
+		(c.GracefulRestart != nil && *c.GracefulRestart != *n.GracefulRestart) {
 		return false
 	}
 	return true

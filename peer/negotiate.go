@@ -72,17 +72,13 @@ func LocalOpen(cfg *Config) *wire.Open {
 		caps = append(caps, wire.CapExtendedNextHop{Entries: cfg.ExtendedNextHop})
 	}
 	if gr := cfg.GracefulRestart; gr != nil {
-		restarting, forwarding := gr.Restarting, gr.Forwarding
-		if gr.State != nil {
-			restarting, forwarding = gr.State()
-		}
-		c := wire.CapGracefulRestart{Restarting: restarting && gr.Enabled, Notification: true, Time: uint16(gr.RestartTime / time.Second)}
+		c := wire.CapGracefulRestart{Restarting: gr.Restarting && gr.Enabled, Notification: true, Time: uint16(gr.RestartTime / time.Second)}
 		if gr.RestartTime/time.Second > 4095 {
 			c.Time = 4095
 		}
 		if gr.Enabled {
 			for _, f := range cfg.families() {
-				c.Families = append(c.Families, wire.GRFamily{Family: f, Forwarding: forwarding})
+				c.Families = append(c.Families, wire.GRFamily{Family: f, Forwarding: gr.Forwarding})
 			}
 		}
 		caps = append(caps, c)
@@ -91,7 +87,7 @@ func LocalOpen(cfg *Config) *wire.Open {
 			ll := wire.CapLongLivedGR{}
 			for _, f := range cfg.families() {
 				var flags uint8
-				if forwarding {
+				if gr.Forwarding {
 					flags = 0x80
 				}
 				ll.Families = append(ll.Families, wire.LLGRFamily{Family: f, Flags: flags, StaleTime: t})

@@ -107,6 +107,11 @@ type Options struct {
 	// every state change of the peer (its primary connection). It must
 	// not block and must not call the Peer's methods.
 	OnStateChange func(k Key, from, to State)
+	// RestartState, when set, gives the graceful restart capability's R
+	// and F bits when each OPEN is built (overriding the Config's): they
+	// are state, cleared when our restart is over, and changing them
+	// needs no new session.
+	RestartState func() (restarting, forwarding bool)
 }
 
 // Peer is one configured neighbour. Create it with New, run it with Start,
@@ -685,6 +690,11 @@ func (p *Peer) stepConn(c *conn, ev Event) {
 			c.drop(notif, p.downReason(c, ev, notif))
 		case SendOpen:
 			cfg := p.config()
+			if gr := cfg.GracefulRestart; gr != nil && p.opt.RestartState != nil {
+				g := *gr
+				g.Restarting, g.Forwarding = p.opt.RestartState()
+				cfg.GracefulRestart = &g
+			}
 			if c.t != nil {
 				c.t.localOpen = LocalOpen(&cfg)
 				c.sendUrgent(c.t.localOpen.AppendTo(nil, wire.Options{}), iana.MsgOpen)
