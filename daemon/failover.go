@@ -61,17 +61,9 @@ func (d *Daemon) linkDown(l fib.Link) {
 	if err != nil {
 		return
 	}
-	addrs, err := ifc.Addrs()
-	if err != nil {
-		return
-	}
 	on := map[netip.Addr]bool{}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if ip, ok := netip.AddrFromSlice(n.IP); ok {
-				on[ip.Unmap()] = true
-			}
-		}
+	for _, a := range interfaceAddrs(ifc) {
+		on[a] = true
 	}
 	for _, n := range d.neighborList() {
 		s := n.sess.Load()

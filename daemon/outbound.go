@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"net"
 	"net/netip"
 	"slices"
 	"time"
@@ -110,83 +109,4 @@ func localAttrs(o *origin, fam nlri.Family) attr.List {
 		list = append(list, c)
 	}
 	return list
-}
-
-// interfaceOf names the interface that holds addr ("" when none does, or
-// for loopback).
-func interfaceOf(addr netip.Addr) string {
-	addr = addr.Unmap()
-	if z := addr.Zone(); z != "" {
-		return z
-	}
-	if !addr.IsValid() || addr.IsLoopback() {
-		return ""
-	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return ""
-	}
-	for _, ifc := range ifs {
-		as, err := ifc.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range as {
-			if n, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == addr {
-					return ifc.Name
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// addressBeside returns a global unicast address of the other family on
-// the interface that holds addr, or the zero Addr. For an IPv6 address
-// beside an IPv4 one, the interface's link-local address stands in when
-// it has no global one (as FRR sends it: an IPv4-mapped next hop cannot
-// be installed).
-func addressBeside(addr netip.Addr) netip.Addr {
-	if !addr.IsValid() || addr.IsLoopback() {
-		return netip.Addr{}
-	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return netip.Addr{}
-	}
-	for _, ifc := range ifs {
-		as, err := ifc.Addrs()
-		if err != nil {
-			continue
-		}
-		var mine bool
-		var other, linkLocal netip.Addr
-		for _, a := range as {
-			n, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			ip, ok := netip.AddrFromSlice(n.IP)
-			if !ok {
-				continue
-			}
-			ip = ip.Unmap()
-			switch {
-			case ip == addr:
-				mine = true
-			case ip.Is4() != addr.Is4() && ip.IsGlobalUnicast() && !other.IsValid():
-				other = ip
-			case ip.Is6() && addr.Is4() && ip.IsLinkLocalUnicast() && !linkLocal.IsValid():
-				linkLocal = ip
-			}
-		}
-		if mine {
-			if !other.IsValid() {
-				return linkLocal
-			}
-			return other
-		}
-	}
-	return netip.Addr{}
 }
