@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -143,25 +144,17 @@ configured Announcement still announces the prefix.`,
 			if err != nil {
 				return usageError{err}
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
+			del := func(ctx context.Context, c *api.Client) (api.AnnouncementDeleted, error) {
+				return c.DeleteAnnouncement(ctx, prefix)
 			}
-			defer c.Close()
-			d, err := c.DeleteAnnouncement(cmd.Context(), prefix)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if g.jsonOutput() {
-				return writeJSON(w, d)
-			}
-			if d.ShadowedBy != "" {
-				fmt.Fprintf(w, "announcement %s: deleted; the configured Announcement %q still announces it\n", d.Prefix, d.ShadowedBy)
+			return show(g, cmd, del, func(w io.Writer, d api.AnnouncementDeleted) error {
+				if d.ShadowedBy != "" {
+					fmt.Fprintf(w, "announcement %s: deleted; the configured Announcement %q still announces it\n", d.Prefix, d.ShadowedBy)
+					return nil
+				}
+				fmt.Fprintf(w, "announcement %s: deleted, route withdrawn\n", d.Prefix)
 				return nil
-			}
-			fmt.Fprintf(w, "announcement %s: deleted, route withdrawn\n", d.Prefix)
-			return nil
+			})
 		},
 	}
 }
@@ -182,21 +175,8 @@ prefix with prefix, announcement (the Announcement's name, or
 and med when set.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			as, err := c.Announcements(cmd.Context())
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if g.jsonOutput() {
-				return writeJSON(w, as)
-			}
-			printAnnouncements(w, as)
-			return nil
+			return show(g, cmd, func(ctx context.Context, c *api.Client) ([]api.Announcement, error) { return c.Announcements(ctx) },
+				func(w io.Writer, as []api.Announcement) error { printAnnouncements(w, as); return nil })
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -116,35 +117,25 @@ func newConfigStatusCmd(g *globals) *cobra.Command {
 		Short: "Show the configuration godwitd runs and how its last reload went",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			cs, err := c.ConfigStatus(cmd.Context())
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if g.jsonOutput() {
-				return writeJSON(w, cs)
-			}
-			fmt.Fprintf(w, "Source:       %s\n", cs.Source)
-			fmt.Fprintf(w, "Generation:   %d, applied %s\n", cs.Generation, g.stamp(cs.AppliedAt))
-			parts := make([]string, len(cs.Resources))
-			for i, r := range cs.Resources {
-				parts[i] = fmt.Sprintf("%d %s", r.Count, r.Kind)
-			}
-			fmt.Fprintf(w, "Resources:    %s\n", orNA(strings.Join(parts, ", ")))
-			result := "OK"
-			if !cs.OK {
-				result = "FAILED (the previous configuration stays in force)"
-			}
-			fmt.Fprintf(w, "Last attempt: %s, %s\n", g.stamp(cs.LastAttempt), result)
-			for _, e := range cs.Errors {
-				fmt.Fprintf(w, "  %s\n", e)
-			}
-			return nil
+			get := func(ctx context.Context, c *api.Client) (api.ConfigStatus, error) { return c.ConfigStatus(ctx) }
+			return show(g, cmd, get, func(w io.Writer, cs api.ConfigStatus) error {
+				fmt.Fprintf(w, "Source:       %s\n", cs.Source)
+				fmt.Fprintf(w, "Generation:   %d, applied %s\n", cs.Generation, g.stamp(cs.AppliedAt))
+				parts := make([]string, len(cs.Resources))
+				for i, r := range cs.Resources {
+					parts[i] = fmt.Sprintf("%d %s", r.Count, r.Kind)
+				}
+				fmt.Fprintf(w, "Resources:    %s\n", orNA(strings.Join(parts, ", ")))
+				result := "OK"
+				if !cs.OK {
+					result = "FAILED (the previous configuration stays in force)"
+				}
+				fmt.Fprintf(w, "Last attempt: %s, %s\n", g.stamp(cs.LastAttempt), result)
+				for _, e := range cs.Errors {
+					fmt.Fprintf(w, "  %s\n", e)
+				}
+				return nil
+			})
 		},
 	}
 }

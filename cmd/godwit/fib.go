@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -58,21 +59,8 @@ each with address, resolvable, cost and attributeSets.`,
 		Example: "  godwit fib\n  godwit fib --all -o json",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			f, err := c.FIB(cmd.Context(), all)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if g.jsonOutput() {
-				return writeJSON(w, f)
-			}
-			g.printFIB(w, f)
-			return nil
+			return show(g, cmd, func(ctx context.Context, c *api.Client) (api.FIB, error) { return c.FIB(ctx, all) },
+				func(w io.Writer, f api.FIB) error { g.printFIB(w, f); return nil })
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "list every route, the ones as desired too")

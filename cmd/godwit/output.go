@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/godwit-bgp/godwit/api"
 )
 
 // writeJSON writes v as one indented JSON document.
@@ -156,4 +161,23 @@ func orNA(s string) string {
 		return "N/A"
 	}
 	return s
+}
+
+// show asks the daemon once and prints the answer: as JSON with -o json,
+// else with text. It is the shape of most commands that read the daemon.
+func show[T any](g *globals, cmd *cobra.Command, get func(context.Context, *api.Client) (T, error), text func(io.Writer, T) error) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	v, err := get(cmd.Context(), c)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	if g.jsonOutput() {
+		return writeJSON(w, v)
+	}
+	return text(w, v)
 }

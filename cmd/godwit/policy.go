@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/netip"
@@ -80,27 +81,19 @@ matched, failedCondition, set, result per statement).`,
 					return usagef("--peer %q is not a neighbor address (give an IPv4 or IPv6 address)", peerText)
 				}
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
+			get := func(ctx context.Context, c *api.Client) ([]api.PolicyTestResult, error) {
+				return c.TestPolicy(ctx, name, prefix, peer)
 			}
-			defer c.Close()
-			res, err := c.TestPolicy(cmd.Context(), name, prefix, peer)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if g.jsonOutput() {
-				return writeJSON(w, res)
-			}
-			if len(res) == 0 {
-				if peer.IsValid() {
-					return fmt.Errorf("no path to %s from %s in the table", prefix, peer)
+			return show(g, cmd, get, func(w io.Writer, res []api.PolicyTestResult) error {
+				if len(res) == 0 {
+					if peer.IsValid() {
+						return fmt.Errorf("no path to %s from %s in the table", prefix, peer)
+					}
+					return fmt.Errorf("no path to %s in the table", prefix)
 				}
-				return fmt.Errorf("no path to %s in the table", prefix)
-			}
-			printPolicyTests(w, name, prefix, peer, res)
-			return nil
+				printPolicyTests(w, name, prefix, peer, res)
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
