@@ -16,6 +16,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/netip"
 	"path"
@@ -135,11 +136,7 @@ func (rd *redistributor) follow(ctx context.Context) error {
 	}
 }
 
-type redistError string
-
-func (e redistError) Error() string { return string(e) }
-
-const errSubscriptionEnded = redistError("the kernel's route events ended")
+var errSubscriptionEnded = errors.New("the kernel's route events ended")
 
 // selectRoutes lists the tables the specs read and builds one announcement
 // per Redistribution with the prefixes it selects.
