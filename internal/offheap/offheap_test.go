@@ -85,7 +85,7 @@ func TestPaged(t *testing.T) {
 	if e != p.At(7) || *e != 8 {
 		t.Fatal("an element moved or changed when the array grew")
 	}
-	if *p.At(4*PageLen+3) != 0 {
+	if *p.At(4*PageLen + 3) != 0 {
 		t.Fatal("grown element not zero")
 	}
 	p.Truncate(PageLen + 2)
@@ -93,7 +93,7 @@ func TestPaged(t *testing.T) {
 		t.Fatalf("after Truncate: len %d, %d bytes", p.Len(), p.Bytes())
 	}
 	p.Grow(PageLen + 10)
-	if *p.At(PageLen+1) != PageLen+2 || *p.At(PageLen+5) != 0 {
+	if *p.At(PageLen + 1) != PageLen+2 || *p.At(PageLen + 5) != 0 {
 		t.Fatal("Truncate kept the wrong elements, or did not zero the dropped ones")
 	}
 	p.Truncate(0)
