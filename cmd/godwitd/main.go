@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,7 @@ type flags struct {
 	clusterState  string
 	metrics       string
 	pprof         string
+	cpuProfile    string
 	logFormat     string
 	logLevel      string
 	watchConfig   bool
@@ -60,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.clusterState, "cluster-state", daemon.DefaultClusterState, "the `FILE` that keeps pod block and LoadBalancer address allocations (with --node; nodes on one machine may share it)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at /metrics on `ADDR` (host:port)")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof at /debug/pprof/ on `ADDR` (host:port; keep it on loopback)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `FILE` when godwitd stops (SIGTERM or SIGINT); for benchmarks, where --pprof's fixed-length profiles miss the interesting second")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.BoolVar(&f.watchConfig, "watch-config", false, "poll the configuration file and reload it when it changes")
@@ -137,6 +140,14 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	defer signal.Stop(sigs)
 
 	log := newLogger(f, stderr)
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "godwitd: --cpuprofile: %v\n", err)
+			return exitUsage
+		}
+		defer stop()
+	}
 	gc := daemon.SetGCDefaults(getenv)
 	log.Info("GC settings", "gc-percent", gc.GCPercent, "memory-limit", gc.MemoryLimit, "limit-from", gc.Source)
 
@@ -189,6 +200,23 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return exitError
 	}
 	return exitOK
+}
+
+// startCPUProfile starts the CPU profile written to path by the returned
+// function.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // printError writes err on stderr, one configuration error a line.
