@@ -1,7 +1,7 @@
 // Package rib holds routes: interned attribute sets, paths, and the BGP
 // decision process. It is the layer above peer and below policy: it imports
-// wire (and its subpackages) only; policy plugs in through hooks declared
-// here, and the daemon wires peers to it.
+// wire (and its subpackages) and internal/offheap only; policy plugs in
+// through hooks declared here, and the daemon wires peers to it.
 //
 // This first part has the pieces every table is built from:
 //
@@ -15,10 +15,14 @@
 //   - key.go: route keys, fixed-size and pointer-free (Prefix4 packed in
 //     one word, Prefix6 in 17 bytes), and how VPN, EVPN (key_vpn.go) and ADD-PATH fit.
 //   - locrib.go: LocRIB, the Loc-RIB of one (VRF, AFI/SAFI): every path
-//     as a 24-byte record in a shared slab, best path and multipath kept
-//     current per prefix, and a coalescing change feed (Drain). One owner
-//     goroutine; its header says how readers get consistent views.
-//   - index.go: the open-addressing key index behind LocRIB.
+//     as a 16-byte record in a shared slab, best path and multipath kept
+//     current per prefix, and a coalescing change feed (Drain, and
+//     DrainAll with a dense slot per prefix for consumers' arrays). One
+//     owner goroutine; its header says how readers get consistent views.
+//     Its big arrays (index, entries, slab pages) are mapped outside the Go
+//     heap through internal/offheap.
+//   - index.go: the open-addressing key index behind LocRIB; slab.go: the
+//     paged record store.
 //
 // Start with decide.go: its header restates the steps in order; then
 // locrib.go.

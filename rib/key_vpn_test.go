@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/godwit-bgp/godwit/internal/offheap"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/godwit-bgp/godwit/wire/nlri"
@@ -546,6 +547,10 @@ func TestKeyLayout(t *testing.T) {
 			}
 		})
 	}
+	// The path record: 16 bytes and pointer-free (locrib.go's header).
+	if rec := reflect.TypeFor[pathRec](); rec.Size() != 16 || !pointerFree(rec) {
+		t.Errorf("path record %d bytes (pointer-free: %v), want 16 and no pointers", rec.Size(), pointerFree(rec))
+	}
 	// unsafe.Sizeof agrees with reflect; keep one use so the two can't drift.
 	if unsafe.Sizeof(EVPN{}) != evpnKeyLen || unsafe.Sizeof(VPN4{}) != 16 {
 		t.Error("unsafe.Sizeof disagrees")
@@ -691,14 +696,18 @@ func BenchmarkKeyHash(b *testing.B) {
 }
 
 // benchLocRIBKeys inserts keys from one source, drains, and reports the
-// time and the table's memory per route (without the attribute sets).
+// time and the table's memory per route (without the attribute sets; see
+// reportMemory).
 func benchLocRIBKeys[K Key](b *testing.B, keys []K) {
 	tb := NewTable()
 	sets := benchAttrs(tb, 65001, len(keys)/prefixesPerAttrs+1)
 	base := heapAlloc()
+	mapped := offheap.Mapped()
 	var r *LocRIB[K]
 	for b.Loop() {
-		r = nil
+		if r != nil {
+			r.Close()
+		}
 		r = NewLocRIB[K](tb, NewOptions())
 		src := r.AddSource(&Source{Addr: netip.MustParseAddr("192.0.2.1"), RouterID: netip.MustParseAddr("10.0.0.1"), AS: 65001})
 		for i, k := range keys {
@@ -713,9 +722,10 @@ func benchLocRIBKeys[K Key](b *testing.B, keys []K) {
 		b.Fatalf("Len %d, want %d", r.Len(), len(keys))
 	}
 	after := heapAlloc()
-	runtime.KeepAlive(r)
+	mapped = offheap.Mapped() - mapped
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/route")
-	b.ReportMetric(float64(after-base)/float64(len(keys)), "table-B/route")
+	reportMemory(b, "route", len(keys), after-base, mapped)
+	r.Close()
 }
 
 // BenchmarkLocRIBKeys: 100k routes of each key type into one table; the

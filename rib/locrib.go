@@ -13,35 +13,60 @@ package rib
 // reference counts change, under the Table's lock.
 //
 // Layout (DESIGN.md "Keep the GC's work small"): no heap object per prefix
-// or per path.
+// or per path, and the three big arrays are not on the Go heap at all.
 //
-//   - idx (index.go: open addressing over a []uint64 of hash tag and
-//     entry number) maps the key (a pointer-free fixed-size value) to an
-//     entry number; entries is one flat slice of {key, run offset, counts}.
+//   - idx (index.go: open addressing over an array of uint64 holding a
+//     hash tag and an entry number) maps the key (a pointer-free
+//     fixed-size value) to an entry number; entries is one array of
+//     {key, run offset, counts}, in pages that never move (16 bytes for
+//     Prefix4; key.go lists the others). Freed entries are recycled, the
+//     last freed first, so entry numbers stay dense: the change feed hands
+//     them out as slots (DrainAll).
 //   - The paths of a prefix are a run of fixed-size records in one shared
 //     slab of fixed pages, recs (slab.go). A run holds 1, 2, 3, 4, 6, ...
 //     records (its class, see runSize); when it fills, the paths move to
 //     a run of the next class and the old run goes on that class's free
 //     list. The slab is compacted when more than two thirds of it are
-//     free, or a quarter at a Drain. Freed entries are recycled too.
-//   - A record is {attribute set index, source, path ID, arrival
-//     sequence | stale}: 24 bytes, and no pointers, so the garbage
+//     free, or a quarter at a Drain.
+//   - A record is {attribute set index, path ID, 47-bit arrival sequence,
+//     16-bit source, stale bit}: 16 bytes, and no pointers, so the garbage
 //     collector never scans the slab and writing it needs no write
-//     barrier. The Source lives once in sources; the *Attrs once in sets,
-//     which holds one Table reference per set in use (not per path) and
-//     counts the paths using it, so Table.Release runs when the table's
-//     last path with that set goes.
+//     barrier. The sequence cannot wrap in practice (seqBits); 16 bits of
+//     source suffice because a table holds at most MaxSources sources at
+//     once and RemoveSource recycles the IDs of peers that went away. The
+//     Source lives once in sources; the *Attrs once in sets, which holds
+//     one Table reference per set in use (not per path) and counts the
+//     paths using it, so Table.Release runs when the table's last path
+//     with that set goes.
 //   - Within a run the selected paths come first: the best, then the rest
 //     of the multipath set; nsel counts them. So the previous selection is
 //     always at hand to tell whether a change altered it, and Drain reads
 //     the answer without running the decision process again.
+//   - The index, the entries and the slab pages are mapped outside the Go
+//     heap (internal/offheap: they hold no pointers, which it requires).
+//     On the heap they cost twice, since the collector lets the heap grow
+//     by GOGC percent of its live size before it runs; mapped, they cost
+//     their pages, growing never holds an old copy beyond the moment it is
+//     copied (the index's rehash, a compaction), and Close gives them back
+//     at once. What stays on the heap is per attribute set and per
+//     source, not per prefix.
 //
+// For one peer's full IPv4 table (1M prefixes) that is, per prefix, 16
+// bytes of entry, 16 of record and 16.8 of index (2^21 slots; 10.7 to
+// 21.3 as the table's size varies, the index being at most 3/4 full):
+// about 50 bytes mapped in all (BenchmarkLocRIBImport1 measures it), and
+// 1.5 bytes of heap for the attribute slots.
+
 // Change feed: a prefix whose best path or multipath set changed is marked
 // dirty and its entry number queued once; more changes before the next
 // Drain only update the entry, so a flap storm costs one change. A prefix
 // left without paths keeps its entry until Drain has reported the
-// withdrawal. The consumer must drain regularly: dirty entries are the
-// table's backlog.
+// withdrawal; one that was reported with paths and loses them without a
+// change of selection (it had none: every path unselected) is queued for
+// that report too, so that a consumer keeping state per slot hears of it
+// before the slot is reused (entryShown; the contract is at DrainAll).
+// The consumer must drain regularly: dirty entries are the table's
+// backlog.
 //
 // Consistent snapshots for readers (not built yet): readers never touch the
 // slab. Small questions (one prefix, longest match) go to the owner as a
@@ -55,12 +80,25 @@ package rib
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
+	"unsafe"
+
+	"github.com/godwit-bgp/godwit/internal/offheap"
+	"github.com/godwit-bgp/godwit/internal/prefetch"
 )
 
-// SourceID names a Source within one LocRIB (AddSource returns it).
+// SourceID names a Source within one LocRIB (AddSource returns it). It
+// is a uint32 in the API, but a table numbers at most MaxSources sources
+// (its path records keep the ID in 16 bits).
 type SourceID uint32
+
+// MaxSources is the most sources one table holds at once: the path record
+// keeps a source in 16 bits, which is what brings it down to 16 bytes.
+// RemoveSource makes the ID of a source that went away reusable, so the
+// limit counts sources present together, not sources ever seen.
+const MaxSources = 1<<16 - 1
 
 // ErrTooManyPaths is returned when a prefix already holds the most paths a
 // table can keep (MaxPathsPerPrefix); the new path is not stored. A peer
@@ -75,17 +113,34 @@ const MaxPathsPerPrefix = 1<<16 - 1
 // byte); Options.MaxPaths above it is clamped.
 const maxSelected = 255
 
-const staleBit = 1 << 63
+// A path's arrival sequence is 47 bits: seqLo, then the low 15 bits of
+// seqHi, whose top bit is the stale mark. 2^47 is 1.4e14 arrivals, four
+// and a half years of a million updates a second without a pause; past
+// it the sequence stops counting (see nextSeq) rather than wrap, so an
+// old path never looks newer than a young one.
+const (
+	seqBits  = 47
+	maxSeq   = 1<<seqBits - 1
+	staleBit = 1 << 15 // in seqHi
+)
 
-// pathRec is one path, compactly: see the file comment.
+// pathRec is one path, compactly: see the file comment. 16 bytes, no
+// padding (TestKeyLayout pins it).
 type pathRec struct {
 	set    uint32 // index into LocRIB.sets
-	src    SourceID
 	pathID uint32
-	seq    uint64 // arrival order in the low 63 bits; staleBit marks a path kept for graceful restart
+	seqLo  uint32 // arrival sequence, low 32 bits
+	src    uint16 // SourceID (< MaxSources)
+	seqHi  uint16 // arrival sequence, bits 32 to 46; staleBit marks a path kept for graceful restart
 }
 
-func (p *pathRec) stale() bool { return p.seq&staleBit != 0 }
+func (p *pathRec) stale() bool { return p.seqHi&staleBit != 0 }
+
+// seq is the arrival sequence without the stale mark.
+func (p *pathRec) seq() uint64 { return uint64(p.seqHi&^staleBit)<<32 | uint64(p.seqLo) }
+
+// setSeq gives p arrival sequence s (<= maxSeq) and clears the stale mark.
+func (p *pathRec) setSeq(s uint64) { p.seqLo, p.seqHi = uint32(s), uint16(s>>32) }
 
 // runSize is the capacity of a run of each class: 1, 2, 3, 4, 6, 8, 12,
 // 16, ... (alternately x1.5 and x1.33), so a run wastes at most a third
@@ -104,11 +159,16 @@ var runSize = func() (s [numClasses]int) {
 // numClasses run classes reach past MaxPathsPerPrefix (runSize[31] is 65536).
 const numClasses = 32
 
-// entry flag bits, kept in the top of cls.
+// entry flag bits, kept in the top of cls. entryShown keeps the slot
+// contract of DrainAll and Walk: it is set when a report gave the
+// consumer the prefix with paths (Drain: with a best path), cleared when
+// a report gave it none, and an entry that loses its last path while set
+// is queued for a report instead of being freed silently.
 const (
 	entryDirty = 1 << 7
 	entryFree  = 1 << 6
-	clsMask    = entryFree - 1
+	entryShown = 1 << 5
+	clsMask    = entryShown - 1 // numClasses fits
 )
 
 // entry is one prefix: 16 bytes for Prefix4.
@@ -116,15 +176,15 @@ type entry[K Key] struct {
 	key  K
 	off  uint32 // first record of the run in recs
 	n    uint16 // paths held
-	cls  uint8  // run capacity is runSize[cls&clsMask]; entryDirty, entryFree
+	cls  uint8  // run capacity is runSize[cls&clsMask]; entryDirty, entryFree, entryShown
 	nsel uint8  // selected paths at the front of the run (0: no best path)
 }
 
 // selKey is what identifies a selected path when comparing selections.
 type selKey struct {
 	set    uint32
-	src    SourceID
 	pathID uint32
+	src    uint16
 }
 
 // LocRIB is the Loc-RIB of one (VRF, AFI/SAFI), indexed by K (Prefix4,
@@ -142,8 +202,9 @@ type LocRIB[K Key] struct {
 	freeSets []uint32
 	lastSet  *Attrs // one-entry cache: an UPDATE's prefixes share a set
 	lastIdx  uint32
-	sources  []*Source
-	srcPaths []int // paths held per source
+	sources  []*Source  // by SourceID; nil: removed (its ID is in freeSrcs)
+	srcPaths []int      // paths held per source
+	freeSrcs []SourceID // removed IDs, ascending: AddSource takes the lowest
 	trackAll bool
 
 	// Next-hop tracking (nexthop.go): res answers; nhs[0] is unused
@@ -153,13 +214,13 @@ type LocRIB[K Key] struct {
 	nhIndex map[netip.Addr]uint32
 	freeNH  []uint32
 
-	idx      index[K]
-	entries  []entry[K]
-	freeEnts []uint32
-	recs     slab
-	dirty    []uint32
-	live     int // entries with at least one path
-	seq      uint64
+	idx     index[K]
+	entries offheap.Paged[entry[K]]
+	freeEnt uint32 // first free entry + 1 (0: none); a free entry's off links to the next
+	recs    slab
+	dirty   []uint32
+	live    int // entries with at least one path
+	seq     uint64
 
 	// Scratch reused by every call.
 	pbuf []Path
@@ -183,22 +244,62 @@ func NewLocRIB[K Key](attrs *Table, opts Options) *LocRIB[K] {
 
 // AddSource registers where paths come from (a peer, or local origination)
 // and returns its identifier for Update and Withdraw. s must not change
-// while registered paths refer to it.
+// while registered paths refer to it. It reuses the lowest ID that
+// RemoveSource freed before taking a new one, so two tables that add and
+// remove the same sources in the same order number them alike. It panics
+// when the table already holds MaxSources sources: the caller must bound
+// its sessions (a silent wrap would mix two peers' paths).
 //
 // TODO(#5): sources are per table for now; a speaker-wide registry will
 // share one numbering across VRFs and families.
 func (r *LocRIB[K]) AddSource(s *Source) SourceID {
+	if s == nil {
+		panic("rib: AddSource(nil)")
+	}
+	if len(r.freeSrcs) > 0 {
+		id := r.freeSrcs[0]
+		r.freeSrcs = r.freeSrcs[1:]
+		r.sources[id] = s
+		return id
+	}
+	if len(r.sources) >= MaxSources {
+		panic(fmt.Sprintf("rib: AddSource: a table holds at most %d sources (remove the ones that went away with RemoveSource)", MaxSources))
+	}
 	r.sources = append(r.sources, s)
 	r.srcPaths = append(r.srcPaths, 0)
 	return SourceID(len(r.sources) - 1)
+}
+
+// RemoveSource makes src's ID free for AddSource to hand out again. The
+// source must have no paths left in the table (WithdrawSource, or
+// SweepStale after a graceful restart that never came back), and the
+// caller must have drained the changes that withdrawal made, so that every
+// consumer heard of it before the ID can stand for another peer (an
+// Adj-RIB-Out remembers paths by SourceID). It panics when src still has
+// paths or is not registered: either is a bug in the caller's lifecycle.
+func (r *LocRIB[K]) RemoveSource(src SourceID) {
+	if int(src) >= len(r.sources) || r.sources[src] == nil {
+		panic(fmt.Sprintf("rib: RemoveSource(%d): not a registered source", src))
+	}
+	if n := r.srcPaths[src]; n != 0 {
+		panic(fmt.Sprintf("rib: RemoveSource(%d): the source still has %d paths", src, n))
+	}
+	r.sources[src] = nil
+	i, _ := slices.BinarySearch(r.freeSrcs, src)
+	r.freeSrcs = slices.Insert(r.freeSrcs, i, src)
 }
 
 // SetSource replaces what src stands for (a session came up again with
 // another identifier, say). Sources are immutable once handed out, since
 // the Paths that Drain and Lookup give point to them: replace, never
 // modify. The decision process of the prefixes already held is not run
-// again.
-func (r *LocRIB[K]) SetSource(src SourceID, s *Source) { r.sources[src] = s }
+// again. src must be registered (not removed) and s not nil.
+func (r *LocRIB[K]) SetSource(src SourceID, s *Source) {
+	if int(src) >= len(r.sources) || r.sources[src] == nil || s == nil {
+		panic(fmt.Sprintf("rib: SetSource(%d): not a registered source, or a nil Source", src))
+	}
+	r.sources[src] = s
+}
 
 // SetOptions changes the decision process's knobs; prefixes are selected
 // again as they change (call Reselect to apply them at once).
@@ -213,13 +314,13 @@ func (r *LocRIB[K]) SetOptions(opts Options) {
 // SetOptions); the prefixes whose selection changes are reported by the
 // next Drain.
 func (r *LocRIB[K]) Reselect() {
-	for ei := range r.entries {
-		e := &r.entries[ei]
+	for ei := range uint32(r.entries.Len()) {
+		e := r.entries.At(ei)
 		if e.cls&entryFree != 0 || e.n == 0 {
 			continue
 		}
 		r.savePrev(e)
-		r.reselect(uint32(ei))
+		r.reselect(ei)
 	}
 }
 
@@ -238,26 +339,26 @@ func (r *LocRIB[K]) Len() int { return r.live }
 // The decision process then runs for key, and key is marked changed if
 // its best path or multipath set changed.
 func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
-	slot, ei, ok := r.idx.find(key, r.entries)
+	slot, ei, ok := r.idx.find(key, &r.entries)
 	if !ok {
 		ei = r.newEntry(key)
 		r.idx.insertAt(slot, ei, key)
 	}
-	e := &r.entries[ei]
+	e := r.entries.At(ei)
 	run := r.recs.run(e.off, int(e.n))
 	for i := range run {
 		p := &run[i]
-		if p.src != src || p.pathID != pathID {
+		if SourceID(p.src) != src || p.pathID != pathID {
 			continue
 		}
 		if r.sets[p.set].a == a {
-			p.seq &^= staleBit
+			p.seqHi &^= staleBit
 			return nil
 		}
 		r.savePrev(e)
 		old := p.set
-		r.seq++
-		p.set, p.seq = r.acquire(a), r.seq
+		p.set = r.acquire(a)
+		p.setSeq(r.nextSeq())
 		r.reselect(ei)
 		r.releaseSet(old)
 		return nil
@@ -265,21 +366,60 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 	if int(e.n) >= MaxPathsPerPrefix {
 		return ErrTooManyPaths
 	}
+	if int(src) >= len(r.sources) || r.sources[src] == nil {
+		// A record keeps 16 bits of src: an ID that AddSource did not
+		// hand out would file the path under another source.
+		panic(fmt.Sprintf("rib: Update from unregistered source %d", src))
+	}
 	r.savePrev(e)
-	r.seq++
-	r.appendRec(ei, pathRec{set: r.acquire(a), src: src, pathID: pathID, seq: r.seq})
+	p := pathRec{set: r.acquire(a), src: uint16(src), pathID: pathID}
+	p.setSeq(r.nextSeq())
+	r.appendRec(ei, p)
 	r.reselect(ei)
 	return nil
 }
 
+// nextSeq counts one more arrival and returns its sequence. At maxSeq it
+// stops counting: later paths all look as old as each other (step 9 then
+// falls through to the router ID), which is better than a wrap making new
+// paths look oldest. See seqBits for why it never gets there.
+func (r *LocRIB[K]) nextSeq() uint64 {
+	if r.seq < maxSeq {
+		r.seq++
+	}
+	return r.seq
+}
+
+// Prefetch and PrefetchEntry start loading what an Update or Withdraw
+// of key reads, without waiting for it. A million-prefix table does not
+// fit any cache, so each Update would otherwise wait in turn for its
+// index slot and, for a key already held, its entry (about 150 ns each on
+// the machines here). A caller with a batch of keys calls Prefetch
+// PrefetchDistance keys ahead of its Updates and PrefetchEntry half as
+// far ahead: by then the slot has arrived, so the entry it names can be
+// asked for.
+func (r *LocRIB[K]) Prefetch(key K) { prefetch.Line(unsafe.Pointer(r.idx.homeSlot(key))) }
+
+// PrefetchEntry: see Prefetch.
+func (r *LocRIB[K]) PrefetchEntry(key K) {
+	if s := *r.idx.homeSlot(key); s != 0 && uint32(s)-1 < uint32(r.entries.Len()) {
+		prefetch.Line(unsafe.Pointer(r.entries.At(uint32(s) - 1)))
+	}
+}
+
+// PrefetchDistance is how far ahead of its Updates a caller should
+// Prefetch: far enough for the loads to arrive, near enough that they are
+// still in the cache when used.
+const PrefetchDistance = 16
+
 // Withdraw removes the path (src, pathID) to key, reporting whether there
 // was one.
 func (r *LocRIB[K]) Withdraw(src SourceID, pathID uint32, key K) bool {
-	_, ei, ok := r.idx.find(key, r.entries)
+	_, ei, ok := r.idx.find(key, &r.entries)
 	if !ok {
 		return false
 	}
-	return r.removeIf(ei, func(p *pathRec) bool { return p.src == src && p.pathID == pathID }) > 0
+	return r.removeIf(ei, func(p *pathRec) bool { return SourceID(p.src) == src && p.pathID == pathID }) > 0
 }
 
 // WithdrawSource removes every path from src (its session went down
@@ -287,7 +427,7 @@ func (r *LocRIB[K]) Withdraw(src SourceID, pathID uint32, key K) bool {
 // table: a session loss is rare next to UPDATEs, and a per-source list
 // would cost memory on every path.
 func (r *LocRIB[K]) WithdrawSource(src SourceID) int {
-	return r.removeAll(func(p *pathRec) bool { return p.src == src })
+	return r.removeAll(func(p *pathRec) bool { return SourceID(p.src) == src })
 }
 
 // MarkStale marks every path from src stale (RFC 4724 §4.2: the session
@@ -297,15 +437,15 @@ func (r *LocRIB[K]) WithdrawSource(src SourceID) int {
 // still marked.
 func (r *LocRIB[K]) MarkStale(src SourceID) int {
 	n := 0
-	for ei := range r.entries {
-		e := &r.entries[ei]
+	for ei := range uint32(r.entries.Len()) {
+		e := r.entries.At(ei)
 		if e.cls&entryFree != 0 {
 			continue
 		}
 		run := r.recs.run(e.off, int(e.n))
 		for i := range run {
-			if run[i].src == src {
-				run[i].seq |= staleBit
+			if SourceID(run[i].src) == src {
+				run[i].seqHi |= staleBit
 				n++
 			}
 		}
@@ -330,21 +470,23 @@ func (r *LocRIB[K]) ReplaceStale(src SourceID, fn func(*Attrs) *Attrs) (kept, re
 		}
 		return na
 	}
-	for ei := range r.entries {
-		e := &r.entries[ei]
+	for ei := range uint32(r.entries.Len()) {
+		e := r.entries.At(ei)
 		if e.cls&entryFree != 0 || e.n == 0 {
 			continue
 		}
 		// The paths that go, then the ones that change set.
-		removed += r.removeIf(uint32(ei), func(p *pathRec) bool {
-			return p.src == src && p.stale() && to(r.sets[p.set].a) == nil
+		removed += r.removeIf(ei, func(p *pathRec) bool {
+			return SourceID(p.src) == src && p.stale() && to(r.sets[p.set].a) == nil
 		})
-		e = &r.entries[ei]
+		if e.cls&entryFree != 0 || e.n == 0 {
+			continue // freed by removeIf: off links the free list now
+		}
 		run := r.recs.run(e.off, int(e.n))
 		touched := false
 		for i := range run {
 			p := &run[i]
-			if p.src != src || !p.stale() {
+			if SourceID(p.src) != src || !p.stale() {
 				continue
 			}
 			kept++
@@ -361,7 +503,7 @@ func (r *LocRIB[K]) ReplaceStale(src SourceID, fn func(*Attrs) *Attrs) (kept, re
 			r.releaseSet(old)
 		}
 		if touched {
-			r.reselect(uint32(ei))
+			r.reselect(ei)
 		}
 	}
 	return kept, removed
@@ -370,7 +512,7 @@ func (r *LocRIB[K]) ReplaceStale(src SourceID, fn func(*Attrs) *Attrs) (kept, re
 // SweepStale removes the paths from src still marked stale (End-of-RIB
 // received, or the restart timer expired) and returns how many.
 func (r *LocRIB[K]) SweepStale(src SourceID) int {
-	return r.removeAll(func(p *pathRec) bool { return p.src == src && p.stale() })
+	return r.removeAll(func(p *pathRec) bool { return SourceID(p.src) == src && p.stale() })
 }
 
 // Drain calls fn for each prefix changed since the last Drain, in the
@@ -381,15 +523,17 @@ func (r *LocRIB[K]) SweepStale(src SourceID) int {
 // the table. Drain clears the marks.
 func (r *LocRIB[K]) Drain(fn func(key K, best *Path, multipath []*Path)) {
 	for _, ei := range r.dirty {
-		e := &r.entries[ei]
+		e := r.entries.At(ei)
 		e.cls &^= entryDirty
 		if e.nsel == 0 {
+			e.cls &^= entryShown
 			fn(e.key, nil, nil)
 			if e.n == 0 {
 				r.freeEntry(ei)
 			}
 			continue
 		}
+		e.cls |= entryShown
 		ps := r.paths(r.recs.run(e.off, int(e.nsel)))
 		fn(e.key, ps[0], ps)
 	}
@@ -409,45 +553,71 @@ func (r *LocRIB[K]) afterDrain() {
 	}
 }
 
-// Walk calls fn for the prefixes that have paths, in table order, starting
-// at position from (0 for the first call) and stopping after max of them;
-// it returns the position to continue from, and false when the table has
-// been walked to its end. paths holds every path of the prefix, the nsel
-// selected ones first (best first); like Drain's, they are valid only
-// during the call, and fn must not call back into the table.
+// Walk calls fn for the prefixes that have paths, in slot order, starting
+// at slot from (0 for the first call) and stopping after max of them; it
+// returns the slot to continue from, and false when the table has been
+// walked to its end. slot is the prefix's slot, as DrainAll reports it
+// (the same contract holds: a walk counts as a report with paths). paths
+// holds every path of the prefix, the nsel selected ones first (best
+// first; nsel is 0 when no path is selected); like Drain's, they are
+// valid only during the call, and fn must not call back into the table.
 //
-// A walk in several calls, with Updates between them, sees each prefix
-// that stays in the table once, in the state it had when walked; prefixes
-// added or changed meanwhile are reported by Drain, so a reader that
-// walks and then follows Drain sees a consistent table (snapshot, then
+// A walk in several calls, with Updates and DrainAll between them, sees
+// each prefix that stays in the table once, in the state it had when
+// walked; prefixes added or changed meanwhile are reported by DrainAll
+// (a new prefix may take a freed slot behind the walk), so a reader that
+// walks and then follows DrainAll sees a consistent table (snapshot, then
 // changes).
-func (r *LocRIB[K]) Walk(from uint32, max int, fn func(key K, paths []*Path, nsel int)) (next uint32, more bool) {
+func (r *LocRIB[K]) Walk(from uint32, max int, fn func(key K, slot uint32, paths []*Path, nsel int)) (next uint32, more bool) {
 	i := from
-	for n := 0; int(i) < len(r.entries) && n < max; i++ {
-		e := &r.entries[i]
+	for n := 0; int(i) < r.entries.Len() && n < max; i++ {
+		e := r.entries.At(i)
 		if e.cls&entryFree != 0 || e.n == 0 {
 			continue
 		}
-		fn(e.key, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
+		e.cls |= entryShown
+		fn(e.key, i, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
 		n++
 	}
-	return i, int(i) < len(r.entries)
+	return i, int(i) < r.entries.Len()
 }
 
 // DrainAll is Drain reporting every path of each changed prefix: paths
 // holds the nsel selected ones first (best first), then the others in no
-// particular order. Like Drain's, the Paths are valid only during the
-// call.
-func (r *LocRIB[K]) DrainAll(fn func(key K, paths []*Path, nsel int)) {
+// particular order; nsel is 0 when none is selected (no best path: every
+// next hop unreachable, say) and paths is empty when the prefix has no
+// path left. Like Drain's, the Paths are valid only during the call and
+// fn must not call back into the table.
+//
+// slot is the prefix's entry number, so that a consumer can keep its
+// per-prefix state in an array indexed by slot (an Adj-RIB-Out does)
+// instead of a map keyed by prefix. The contract:
+//
+//   - A slot names one key from the first report of that key (by DrainAll
+//     or Walk) until DrainAll reports the key with no paths: every report
+//     of the key in between carries that slot, and no other key's does.
+//   - A consumer that was given the key with paths at slot s, selected or
+//     not, is always given a report for s with no paths (paths empty, nsel
+//     0) before s names another key: only an Update after that report can
+//     give s to a new key, which a later DrainAll or Walk then reports.
+//   - Slots are dense and small: below the most prefixes the table held
+//     at once, counting withdrawn ones not yet drained (freed slots are
+//     reused before new ones are taken), so the consumer's array stays
+//     about the table's size.
+//
+// An owner that drains with Drain instead gets no slots; there a report
+// without a best path ends the slot's use in the same way.
+func (r *LocRIB[K]) DrainAll(fn func(key K, slot uint32, paths []*Path, nsel int)) {
 	for _, ei := range r.dirty {
-		e := &r.entries[ei]
+		e := r.entries.At(ei)
 		e.cls &^= entryDirty
 		if e.n == 0 {
-			fn(e.key, nil, 0)
+			fn(e.key, ei, nil, 0)
 			r.freeEntry(ei)
 			continue
 		}
-		fn(e.key, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
+		e.cls |= entryShown
+		fn(e.key, ei, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
 	}
 	r.afterDrain()
 }
@@ -462,11 +632,11 @@ func (r *LocRIB[K]) Pending() int { return len(r.dirty) }
 // Lookup returns copies of the paths to key, the selected ones first (the
 // best, then the rest of the multipath set), and how many are selected.
 func (r *LocRIB[K]) Lookup(key K) (paths []Path, selected int) {
-	_, ei, ok := r.idx.find(key, r.entries)
+	_, ei, ok := r.idx.find(key, &r.entries)
 	if !ok {
 		return nil, 0
 	}
-	e := &r.entries[ei]
+	e := r.entries.At(ei)
 	if e.n == 0 {
 		return nil, 0
 	}
@@ -489,9 +659,9 @@ func (r *LocRIB[K]) paths(run []pathRec) []*Path {
 		r.pbuf[i] = Path{
 			Attrs:    r.sets[p.set].a,
 			Source:   r.sources[p.src],
-			SourceID: p.src,
+			SourceID: SourceID(p.src),
 			PathID:   p.pathID,
-			Seq:      p.seq &^ staleBit,
+			Seq:      p.seq(),
 			Stale:    p.stale(),
 			// Steps 1 and 8, per next hop (nexthop.go).
 			Unresolvable: unres,
@@ -506,7 +676,7 @@ func (r *LocRIB[K]) paths(run []pathRec) []*Path {
 func (r *LocRIB[K]) savePrev(e *entry[K]) {
 	r.prev = r.prev[:0]
 	for _, p := range r.recs.run(e.off, int(e.nsel)) {
-		r.prev = append(r.prev, selKey{p.set, p.src, p.pathID})
+		r.prev = append(r.prev, selKey{p.set, p.pathID, p.src})
 	}
 }
 
@@ -514,7 +684,7 @@ func (r *LocRIB[K]) savePrev(e *entry[K]) {
 // paths to the front of its run, and marks it dirty when the selection
 // differs from r.prev.
 func (r *LocRIB[K]) reselect(ei uint32) {
-	e := &r.entries[ei]
+	e := r.entries.At(ei)
 	run := r.recs.run(e.off, int(e.n))
 	nsel := 0
 	switch {
@@ -584,12 +754,12 @@ func (r *LocRIB[K]) sameSelection(sel []pathRec) bool {
 	if len(sel) == 0 {
 		return true
 	}
-	if (selKey{sel[0].set, sel[0].src, sel[0].pathID}) != r.prev[0] {
+	if (selKey{sel[0].set, sel[0].pathID, sel[0].src}) != r.prev[0] {
 		return false
 	}
 outer:
 	for _, p := range sel[1:] {
-		k := selKey{p.set, p.src, p.pathID}
+		k := selKey{p.set, p.pathID, p.src}
 		for _, q := range r.prev[1:] {
 			if q == k {
 				continue outer
@@ -601,7 +771,7 @@ outer:
 }
 
 func (r *LocRIB[K]) markDirty(ei uint32) {
-	e := &r.entries[ei]
+	e := r.entries.At(ei)
 	if e.cls&entryDirty == 0 {
 		e.cls |= entryDirty
 		r.dirty = append(r.dirty, ei)
@@ -611,7 +781,7 @@ func (r *LocRIB[K]) markDirty(ei uint32) {
 // removeIf removes the paths of entry ei that match, releases their
 // attribute sets, reselects, and returns how many went.
 func (r *LocRIB[K]) removeIf(ei uint32, match func(*pathRec) bool) int {
-	e := &r.entries[ei]
+	e := r.entries.At(ei)
 	run := r.recs.run(e.off, int(e.n))
 	found := false
 	for i := range run {
@@ -642,52 +812,62 @@ func (r *LocRIB[K]) removeIf(ei uint32, match func(*pathRec) bool) int {
 	}
 	r.reselect(ei)
 	if e.n == 0 && e.cls&entryDirty == 0 {
-		r.freeEntry(ei) // nothing to report: it had no best path before either
+		// The selection did not change: it was empty before too. A
+		// consumer that was given the prefix's unselected paths (DrainAll
+		// with nsel 0, or Walk) still holds state at its slot and must
+		// hear that they went before the slot is reused; otherwise
+		// nothing is owed and the entry goes now.
+		if e.cls&entryShown != 0 {
+			r.markDirty(ei)
+		} else {
+			r.freeEntry(ei)
+		}
 	}
 	return removed
 }
 
 func (r *LocRIB[K]) removeAll(match func(*pathRec) bool) int {
 	n := 0
-	for ei := range r.entries {
-		if r.entries[ei].cls&entryFree != 0 {
+	for ei := range uint32(r.entries.Len()) {
+		if r.entries.At(ei).cls&entryFree != 0 {
 			continue
 		}
-		n += r.removeIf(uint32(ei), match)
+		n += r.removeIf(ei, match)
 	}
 	return n
 }
 
-// newEntry takes a free entry, or a new one, with an empty run of class 0.
+// newEntry takes a free entry, the one freed last, or a new one, with an
+// empty run of class 0. Reusing the last freed keeps entry numbers dense.
 func (r *LocRIB[K]) newEntry(key K) uint32 {
 	off := r.recs.alloc(0)
 	e := entry[K]{key: key, off: off}
-	if n := len(r.freeEnts); n > 0 {
-		ei := r.freeEnts[n-1]
-		r.freeEnts = r.freeEnts[:n-1]
-		r.entries[ei] = e
+	if r.freeEnt != 0 {
+		ei := r.freeEnt - 1
+		fe := r.entries.At(ei)
+		r.freeEnt = fe.off
+		*fe = e
 		return ei
 	}
-	r.entries = append(r.entries, e)
-	return uint32(len(r.entries) - 1)
+	return r.entries.Append(e)
 }
 
 // freeEntry drops an entry without paths from the index and recycles it
-// and its run.
+// and its run. The free entries form a list through their off fields,
+// so recycling costs no memory besides the entries themselves.
 func (r *LocRIB[K]) freeEntry(ei uint32) {
-	e := &r.entries[ei]
-	if slot, _, ok := r.idx.find(e.key, r.entries); ok {
+	e := r.entries.At(ei)
+	if slot, _, ok := r.idx.find(e.key, &r.entries); ok {
 		r.idx.remove(slot)
 	}
 	r.recs.release(e.off, e.cls&clsMask)
-	var zero K
-	*e = entry[K]{key: zero, cls: entryFree}
-	r.freeEnts = append(r.freeEnts, ei)
+	*e = entry[K]{off: r.freeEnt, cls: entryFree}
+	r.freeEnt = ei + 1
 }
 
 // appendRec adds p to entry ei, moving its run to the next class when full.
 func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
-	e := &r.entries[ei]
+	e := r.entries.At(ei)
 	cls := e.cls & clsMask
 	if int(e.n) == runSize[cls] {
 		if r.recs.wasteful(2, 3) {
@@ -717,8 +897,8 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 // another copies its paths about once); Drain, at a quarter.
 func (r *LocRIB[K]) compact() {
 	var recs slab
-	for ei := range r.entries {
-		e := &r.entries[ei]
+	for ei := range uint32(r.entries.Len()) {
+		e := r.entries.At(ei)
 		if e.cls&entryFree != 0 {
 			continue
 		}
@@ -726,12 +906,36 @@ func (r *LocRIB[K]) compact() {
 		copy(recs.run(off, int(e.n)), r.recs.run(e.off, int(e.n)))
 		e.off = off
 	}
+	r.recs.unmap()
 	r.recs = recs
 }
 
 // Compact releases the slab space of freed runs (after a session's paths
 // were withdrawn, say); the table does it by itself while it grows.
 func (r *LocRIB[K]) Compact() { r.compact() }
+
+// Close gives back everything the table holds, now: its Table reference
+// on each attribute set its paths use, its next-hop watches, and the
+// mappings of its index, entries and path records. Nothing is reported
+// to the change feed; the table must not be used afterwards (a second
+// Close does nothing). It is for VRF deletion and tests, which want the
+// memory back at once. Dropping a LocRIB without Close is fine too as
+// far as memory goes: the mappings are unmapped by cleanups once the
+// table is unreachable, at a later collection; but the attribute set
+// references and watches are given back only by Close or by withdrawing
+// the paths.
+func (r *LocRIB[K]) Close() {
+	for i := range r.sets {
+		if s := &r.sets[i]; s.a != nil {
+			r.untrackNextHop(s.nh)
+			r.attrs.Release(s.a)
+		}
+	}
+	r.idx.free()
+	r.entries.Free()
+	r.recs.unmap()
+	*r = LocRIB[K]{}
+}
 
 // attrSlot is one attribute set in use by the table.
 type attrSlot struct {

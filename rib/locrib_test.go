@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/godwit-bgp/godwit/internal/offheap"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/google/go-cmp/cmp"
@@ -571,9 +572,300 @@ func TestLocRIBLarge(t *testing.T) {
 func (f *fixture) pendingLive() int {
 	n := 0
 	for _, ei := range f.r.dirty {
-		if f.r.entries[ei].n > 0 {
+		if f.r.entries.At(ei).n > 0 {
 			n++
 		}
 	}
 	return n
+}
+
+// TestSources covers the source numbering: IDs freed by RemoveSource are
+// handed out again lowest first, a source with paths cannot be removed,
+// and AddSource refuses the source past MaxSources instead of wrapping
+// into 16 bits.
+func TestSources(t *testing.T) {
+	f := newFixture(t, NewOptions()) // A, B, C, I: IDs 0 to 3
+	set := f.attrs(65001, 100, -1)
+	k := MustPrefix4("10.0.0.0/24")
+	f.update("C", 0, "10.0.0.0/24", set)
+	mustPanic(t, "RemoveSource of a source with paths", func() { f.r.RemoveSource(f.src["C"]) })
+	f.r.WithdrawSource(f.src["C"])
+	f.drain()
+	f.r.RemoveSource(f.src["C"])
+	f.r.RemoveSource(f.src["A"])
+	mustPanic(t, "RemoveSource twice", func() { f.r.RemoveSource(f.src["A"]) })
+	mustPanic(t, "Update from a removed source", func() { f.r.Update(f.src["A"], 0, k, set) })
+	mustPanic(t, "SetSource of a removed source", func() { f.r.SetSource(f.src["A"], &Source{}) })
+	x := &Source{Addr: netip.MustParseAddr("192.0.2.9"), RouterID: netip.MustParseAddr("10.0.0.9"), AS: 65009}
+	y := &Source{Addr: netip.MustParseAddr("192.0.2.10"), RouterID: netip.MustParseAddr("10.0.0.10"), AS: 65010}
+	if id := f.r.AddSource(x); id != f.src["A"] {
+		t.Errorf("AddSource after removing 0 and 2 gave %d, want the lowest free, 0", id)
+	}
+	if id := f.r.AddSource(y); id != f.src["C"] {
+		t.Errorf("second AddSource gave %d, want 2", id)
+	}
+	if id := f.r.AddSource(x); id != 4 {
+		t.Errorf("AddSource with no free ID gave %d, want 4", id)
+	}
+	f.names[x], f.names[y] = "A", "C" // the IDs now stand for x and y
+	f.update("C", 0, "10.0.0.0/24", set)
+	if ps, _ := f.r.Lookup(k); len(ps) != 1 || ps[0].Source != y || ps[0].SourceID != f.src["C"] {
+		t.Errorf("path from the reused ID: %+v", ps)
+	}
+	f.done()
+
+	r := NewLocRIB[Prefix4](NewTable(), NewOptions())
+	for i := 0; i < MaxSources; i++ {
+		r.AddSource(x)
+	}
+	mustPanic(t, "AddSource past MaxSources", func() { r.AddSource(x) })
+	r.RemoveSource(MaxSources - 1)
+	if id := r.AddSource(x); id != MaxSources-1 {
+		t.Errorf("AddSource after freeing the last ID gave %d", id)
+	}
+}
+
+// TestPathSeq checks the 47-bit arrival sequence and the stale bit packed
+// beside it: they do not disturb each other, and the sequence stops at
+// its limit instead of wrapping.
+func TestPathSeq(t *testing.T) {
+	f := newFixture(t, NewOptions())
+	set := f.attrs(65001, 100, -1)
+	other := f.attrs(65001, 200, -1)
+	k := MustPrefix4("10.0.0.0/24")
+	f.r.seq = 1<<32 - 1 // the next one carries into seqHi
+	f.update("A", 0, "10.0.0.0/24", set)
+	f.r.MarkStale(f.src["A"])
+	ps, _ := f.r.Lookup(k)
+	if ps[0].Seq != 1<<32 || !ps[0].Stale {
+		t.Errorf("Seq %d stale %v, want %d and stale", ps[0].Seq, ps[0].Stale, uint64(1<<32))
+	}
+	f.r.seq = maxSeq - 1
+	f.update("A", 0, "10.0.0.0/24", other) // a new set: a new arrival, not stale
+	f.update("B", 0, "10.0.0.0/24", set)
+	ps, _ = f.r.Lookup(k)
+	for _, p := range ps {
+		if p.Seq != maxSeq || p.Stale {
+			t.Errorf("%s: Seq %d stale %v, want %d (the limit) and not stale", f.label(&p), p.Seq, p.Stale, uint64(maxSeq))
+		}
+	}
+	if f.r.Seq() != maxSeq {
+		t.Errorf("Seq() %d past the limit", f.r.Seq())
+	}
+	f.done()
+}
+
+func mustPanic(t *testing.T, what string, fn func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s did not panic", what)
+		}
+	}()
+	fn()
+}
+
+// TestSlotContract hammers a small key space with random updates,
+// withdrawals, next-hop changes (so that prefixes lose their selection
+// and keep unselected paths), graceful-restart marking and sweeping,
+// walks and DrainAll, and checks the slot contract of DrainAll and Walk
+// against a model built from the reports alone: a slot whose last report
+// had paths is never reported for another key, a key keeps its slot
+// until a report with no paths, every slot ends with a report with no
+// paths once everything is withdrawn, and slots stay dense.
+func TestSlotContract(t *testing.T) {
+	for _, mode := range []string{"selection", "TrackAll", "toggled"} {
+		t.Run(mode, func(t *testing.T) {
+			f := newFixture(t, NewOptions())
+			res := newFakeResolver()
+			nhs := []netip.Addr{netip.MustParseAddr("192.0.2.101"), netip.MustParseAddr("192.0.2.102"), netip.MustParseAddr("192.0.2.103")}
+			for _, nh := range nhs {
+				res.reach[nh] = 10
+			}
+			f.r.SetResolver(res)
+			f.r.TrackAll(mode == "TrackAll")
+			var sets []*Attrs
+			for _, nh := range nhs {
+				sets = append(sets, f.viaAttrs(65001, nh.String()), f.viaAttrs(65002, nh.String()))
+			}
+			srcs := []string{"A", "B", "C", "I"}
+			keys := make([]Prefix4, 12)
+			for i := range keys {
+				keys[i] = MakePrefix4(0x0a000000|uint32(i)<<8, 24)
+			}
+
+			type held struct {
+				key   Prefix4
+				paths bool // the slot's last report had paths
+			}
+			slots := map[uint32]held{}
+			slotOf := map[Prefix4]uint32{} // keys whose last report had paths
+			var withPaths, unselected, emptied int
+			report := func(how string, k Prefix4, slot uint32, ps []*Path, nsel int) {
+				t.Helper()
+				if int(slot) >= len(keys) {
+					t.Fatalf("%s: %s at slot %d: slots not dense (%d keys)", how, k, slot, len(keys))
+				}
+				if h := slots[slot]; h.paths && h.key != k {
+					t.Fatalf("%s: slot %d reported for %s, but its last report gave %s with paths", how, slot, k, h.key)
+				}
+				if s, ok := slotOf[k]; ok && s != slot {
+					t.Fatalf("%s: %s moved from slot %d to %d without a report with no paths", how, k, s, slot)
+				}
+				if nsel > len(ps) || (len(ps) == 0 && nsel != 0) {
+					t.Fatalf("%s: %s: nsel %d with %d paths", how, k, nsel, len(ps))
+				}
+				slots[slot] = held{k, len(ps) > 0}
+				if len(ps) > 0 {
+					slotOf[k] = slot
+					withPaths++
+					if nsel == 0 {
+						unselected++
+					}
+				} else {
+					if _, ok := slotOf[k]; ok {
+						emptied++
+					}
+					delete(slotOf, k)
+				}
+			}
+			drainAll := func() {
+				f.r.DrainAll(func(k Prefix4, slot uint32, ps []*Path, nsel int) { report("DrainAll", k, slot, ps, nsel) })
+			}
+			var walkPos uint32
+			rng := rand.New(rand.NewPCG(5, 6))
+			for i := 0; i < 50000; i++ {
+				k := keys[rng.IntN(len(keys))]
+				s := f.src[srcs[rng.IntN(len(srcs))]]
+				id := uint32(rng.IntN(2))
+				switch op := rng.IntN(1000); {
+				case op < 420:
+					if err := f.r.Update(s, id, k, sets[rng.IntN(len(sets))]); err != nil {
+						t.Fatal(err)
+					}
+				case op < 800:
+					f.r.Withdraw(s, id, k)
+				case op < 850:
+					nh := nhs[rng.IntN(len(nhs))]
+					if _, ok := res.reach[nh]; ok {
+						delete(res.reach, nh)
+					} else {
+						res.reach[nh] = uint32(rng.IntN(3))
+					}
+					f.r.NextHopsChanged([]netip.Addr{nh})
+				case op < 860:
+					f.r.MarkStale(s)
+				case op < 870:
+					f.r.SweepStale(s)
+				case op < 875:
+					f.r.ReplaceStale(s, func(a *Attrs) *Attrs {
+						if rng.IntN(2) == 0 {
+							return nil
+						}
+						return a
+					})
+				case op < 880:
+					f.r.WithdrawSource(s)
+				case op < 930:
+					var more bool
+					walkPos, more = f.r.Walk(walkPos, 1+rng.IntN(4), func(k Prefix4, slot uint32, ps []*Path, nsel int) {
+						report("Walk", k, slot, ps, nsel)
+					})
+					if !more {
+						walkPos = 0
+					}
+				case op < 935 && mode == "toggled":
+					f.r.TrackAll(rng.IntN(2) == 0)
+				default:
+					drainAll()
+				}
+			}
+			drainAll()
+			for _, id := range f.src {
+				f.r.WithdrawSource(id)
+			}
+			drainAll()
+			for slot, h := range slots {
+				if h.paths {
+					t.Errorf("slot %d: %s was withdrawn, but its last report had paths", slot, h.key)
+				}
+			}
+			t.Logf("%d reports with paths (%d without a selection), %d slots released", withPaths, unselected, emptied)
+			if unselected == 0 || emptied == 0 {
+				t.Error("the operations never produced a prefix with only unselected paths, or never released a slot")
+			}
+			f.done()
+		})
+	}
+}
+
+// TestClose checks that Close gives back the table's attribute set
+// references, its next-hop watches and every mapping, with paths still in
+// the table.
+func TestClose(t *testing.T) {
+	f := newFixture(t, NewOptions())
+	res := newFakeResolver()
+	res.reach[netip.MustParseAddr("192.0.2.101")] = 1
+	f.r.SetResolver(res)
+	a := f.viaAttrs(65001, "192.0.2.101")
+	for _, k := range benchKeys(3 * offheap.PageLen) { // several pages of entries and records
+		f.update("A", 0, k.String(), a)
+		f.update("B", 0, k.String(), a)
+	}
+	idx, recs := f.r.idx.block, slices.Clone(f.r.recs.blocks)
+	own := int64(len(f.r.idx.slots)*8) + f.r.entries.Bytes() + int64(len(recs)*offheap.PageLen*16)
+	before := offheap.Mapped() // other tests' tables may be unmapped meanwhile: only ever less
+	f.r.Close()
+	f.r.Close()
+	if freed := before - offheap.Mapped(); freed < own {
+		t.Errorf("Close unmapped %d bytes, the table had %d", freed, own)
+	}
+	if idx.Slice() != nil {
+		t.Error("index still mapped")
+	}
+	for i, b := range recs {
+		if b.Slice() != nil {
+			t.Errorf("slab page %d still mapped", i)
+		}
+	}
+	if len(res.watched) != 0 {
+		t.Errorf("next hops still watched after Close: %v", res.watched)
+	}
+	for _, h := range f.held {
+		f.tb.Release(h)
+	}
+	if n := f.tb.Len(); n != 0 {
+		t.Errorf("%d attribute sets still interned after Close", n)
+	}
+}
+
+// TestReplaceStaleFreesEntry: ReplaceStale removing the last path of a
+// prefix that had no selection frees its entry at once (nothing was
+// reported); the loop must not read the freed entry's run afterwards
+// (a free entry's offset links the free list, and may point past the
+// slab after the table shrank).
+func TestReplaceStaleFreesEntry(t *testing.T) {
+	f := newFixture(t, NewOptions())
+	res := newFakeResolver()
+	f.r.SetResolver(res) // knows no next hop: every path unresolvable, none selected
+	a := f.viaAttrs(65001, "192.0.2.101")
+	keys := benchKeys(offheap.PageLen + 1000)
+	for _, k := range keys {
+		f.update("A", 0, k.String(), a)
+	}
+	f.r.Walk(0, len(keys), func(Prefix4, uint32, []*Path, int) {})
+	f.r.WithdrawSource(f.src["A"]) // in entry order: the last freed are past the first page
+	f.r.DrainAll(func(Prefix4, uint32, []*Path, int) {})
+	f.r.Compact()
+	if len(f.r.recs.pages) > 1 {
+		t.Fatalf("slab has %d pages after everything went", len(f.r.recs.pages))
+	}
+	for _, k := range keys[:3] {
+		f.update("B", 0, k.String(), a)
+	}
+	f.r.MarkStale(f.src["B"])
+	if kept, removed := f.r.ReplaceStale(f.src["B"], func(*Attrs) *Attrs { return nil }); kept != 0 || removed != 3 {
+		t.Errorf("ReplaceStale kept %d and removed %d, want 0 and 3", kept, removed)
+	}
+	f.done()
 }

@@ -141,18 +141,18 @@ func (r *LocRIB[K]) NextHopsChanged(addrs []netip.Addr) int {
 	if changed == 0 {
 		return 0
 	}
-	for ei := range r.entries {
-		e := &r.entries[ei]
+	for ei := range uint32(r.entries.Len()) {
+		e := r.entries.At(ei)
 		if e.cls&entryFree != 0 || e.n == 0 {
 			continue
 		}
 		for _, p := range r.recs.run(e.off, int(e.n)) {
 			if r.nhs[r.sets[p.set].nh].changed {
 				r.savePrev(e)
-				r.reselect(uint32(ei))
+				r.reselect(ei)
 				for _, q := range r.recs.run(e.off, int(e.nsel)) {
 					if r.nhs[r.sets[q.set].nh].changed {
-						r.markDirty(uint32(ei))
+						r.markDirty(ei)
 						break
 					}
 				}
