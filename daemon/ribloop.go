@@ -349,10 +349,25 @@ func (l *ribLoop) routes(op opRoutes) {
 		op.n.log.Warn("address family disabled on this session after a malformed MP attribute (RFC 7606 §2); its routes are dropped until the session restarts", "family", fam)
 	}
 	rs.withdrawn += b.withdrawn
-	for _, r := range b.v4 {
+	// The keys' index slots and entries are asked for ahead of their
+	// Updates (rib.LocRIB.Prefetch): a full table does not fit the cache.
+	const d = rib.PrefetchDistance
+	for i, r := range b.v4 {
+		if j := i + d; j < len(b.v4) {
+			l.v4.Prefetch(b.v4[j].key)
+		}
+		if j := i + d/2; j < len(b.v4) {
+			l.v4.PrefetchEntry(b.v4[j].key)
+		}
 		l.apply4(rs, r)
 	}
-	for _, r := range b.v6 {
+	for i, r := range b.v6 {
+		if j := i + d; j < len(b.v6) {
+			l.v6.Prefetch(b.v6[j].key)
+		}
+		if j := i + d/2; j < len(b.v6) {
+			l.v6.PrefetchEntry(b.v6[j].key)
+		}
 		l.apply6(rs, r)
 	}
 	for _, f := range b.eor {
@@ -566,8 +581,8 @@ func (l *ribLoop) fill(g *export.Group) {
 	var pos uint32
 	for more := true; more; {
 		b := &changeBuilder{all: all}
-		pos, more = l.v4.Walk(pos, walkChunk, func(k rib.Prefix4, ps []*rib.Path, nsel int) {
-			b.add(export.Change{Family: nlri.IPv4Unicast, P4: k, NSel: nsel}, ps)
+		pos, more = l.v4.Walk(pos, walkChunk, func(k rib.Prefix4, slot uint32, ps []*rib.Path, nsel int) {
+			b.add(export.Change{Family: nlri.IPv4Unicast, P4: k, Slot: slot, NSel: nsel}, ps)
 		})
 		if batch := b.done(); len(batch) > 0 && !g.Changes(l.ctx, batch) {
 			return
@@ -576,8 +591,8 @@ func (l *ribLoop) fill(g *export.Group) {
 	pos = 0
 	for more := true; more; {
 		b := &changeBuilder{all: all}
-		pos, more = l.v6.Walk(pos, walkChunk, func(k rib.Prefix6, ps []*rib.Path, nsel int) {
-			b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, NSel: nsel}, ps)
+		pos, more = l.v6.Walk(pos, walkChunk, func(k rib.Prefix6, slot uint32, ps []*rib.Path, nsel int) {
+			b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, Slot: slot, NSel: nsel}, ps)
 		})
 		if batch := b.done(); len(batch) > 0 && !g.Changes(l.ctx, batch) {
 			return
@@ -841,8 +856,12 @@ func (l *ribLoop) remove(n *neighbor) {
 	rs.rejected.clear()
 	l.dropPre(rs)
 	delete(l.srcs, n)
-	// The SourceID stays registered (the tables keep their numbering);
-	// nothing refers to it any more.
+	// The groups hear of the withdrawals before the ID can name another
+	// neighbour (a table holds at most rib.MaxSources); both tables free
+	// it, so their numbering stays equal.
+	l.flush()
+	l.v4.RemoveSource(rs.id)
+	l.v6.RemoveSource(rs.id)
 	n.ribCounts.Store(&familyCounts{})
 }
 
@@ -908,11 +927,11 @@ func (l *ribLoop) flush() {
 	}
 	n := l.v4.Pending() + l.v6.Pending()
 	b := &changeBuilder{all: l.trackAll, changes: make([]export.Change, 0, n), offs: make([]int, 0, n), sels: make([]export.Sel, 0, n)}
-	l.v4.DrainAll(func(k rib.Prefix4, ps []*rib.Path, nsel int) {
-		b.add(export.Change{Family: nlri.IPv4Unicast, P4: k, NSel: nsel}, ps)
+	l.v4.DrainAll(func(k rib.Prefix4, slot uint32, ps []*rib.Path, nsel int) {
+		b.add(export.Change{Family: nlri.IPv4Unicast, P4: k, Slot: slot, NSel: nsel}, ps)
 	})
-	l.v6.DrainAll(func(k rib.Prefix6, ps []*rib.Path, nsel int) {
-		b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, NSel: nsel}, ps)
+	l.v6.DrainAll(func(k rib.Prefix6, slot uint32, ps []*rib.Path, nsel int) {
+		b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, Slot: slot, NSel: nsel}, ps)
 	})
 	batch := b.done()
 	if k := l.d.fib.Load(); k != nil && !k.dryRun {

@@ -164,14 +164,14 @@ func (l *ribLoop) list(n *neighbor, q RouteQuery) []Route {
 	default:
 		if q.want(nlri.IPv4Unicast) {
 			for pos, more := uint32(0), true; more; {
-				pos, more = l.v4.Walk(pos, walkChunk, func(k rib.Prefix4, ps []*rib.Path, nsel int) {
+				pos, more = l.v4.Walk(pos, walkChunk, func(k rib.Prefix4, slot uint32, ps []*rib.Path, nsel int) {
 					add(nlri.IPv4Unicast, k.Prefix(), ps, nsel)
 				})
 			}
 		}
 		if q.want(nlri.IPv6Unicast) {
 			for pos, more := uint32(0), true; more; {
-				pos, more = l.v6.Walk(pos, walkChunk, func(k rib.Prefix6, ps []*rib.Path, nsel int) {
+				pos, more = l.v6.Walk(pos, walkChunk, func(k rib.Prefix6, slot uint32, ps []*rib.Path, nsel int) {
 					add(nlri.IPv6Unicast, k.Prefix(), ps, nsel)
 				})
 			}

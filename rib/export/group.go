@@ -7,6 +7,12 @@ package export
 //	Loc-RIB owner ──Changes (batches, in order)──▶ Group.run ──Packer──▶ bytes ──Send──▶ every member
 //	              ──Join / Leave / Refresh / Synced──▶        (owns the Adj-RIB-Out)
 //
+// The Adj-RIB-Out (adjout.go) holds, per prefix, the out sets sent: one
+// per distinct attribute set as sent (after the export rules), shared by
+// reference count. Without ADD-PATH it is indexed by the Loc-RIB's entry
+// number for the prefix (Change.Slot), in arrays outside the Go heap, so
+// a change finds its prefix's state without hashing.
+//
 // Coalescing happens before the group (the Loc-RIB reports a prefix once
 // per batch, with its latest selection), and again here: a prefix whose
 // paths are sent with the attributes already sent costs nothing. A batch
@@ -47,8 +53,16 @@ type Change struct {
 	Family nlri.Family
 	P4     rib.Prefix4
 	P6     rib.Prefix6
-	NSel   int
-	Paths  []Sel
+	// Slot is the prefix's entry number in its family's Loc-RIB: a
+	// small dense number that names the prefix from the Loc-RIB's first
+	// report of it until its report of the prefix with no paths, and may
+	// name another prefix after that. The producer guarantees that
+	// report before it gives the slot to another prefix. The Adj-RIB-Out
+	// is indexed by slot (adjout.go), so all the batches a group gets
+	// must number prefixes alike: one Loc-RIB's entry numbers.
+	Slot  uint32
+	NSel  int
+	Paths []Sel
 }
 
 // Prefix is the change's prefix.
@@ -173,8 +187,11 @@ type Group struct {
 	rejected map[cacheKey]struct{}
 	waiting  map[*Member]bool // joined before Synced: End-of-RIB then
 	// MRAI: changes held back, the timer, and when UPDATEs last went.
+	// moved holds the withdrawals a held prefix's change at another
+	// slot replaced (see hold).
 	held4     map[rib.Prefix4]Change
 	held6     map[rib.Prefix6]Change
+	moved     []Change
 	mraiTimer *time.Timer
 	lastSent  time.Time
 	lastKey   cacheKey // the last cache hit (see outSet)
@@ -220,8 +237,8 @@ type (
 // it already.
 func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *Group {
 	return &Group{cfg: cfg, opts: opts, in: make(chan any, 4), done: make(chan struct{}), onErr: onErr,
-		out4:  newAdjOut[rib.Prefix4](cfg.Options.AddPath.Has(nlri.IPv4Unicast)),
-		out6:  newAdjOut[rib.Prefix6](cfg.Options.AddPath.Has(nlri.IPv6Unicast)),
+		out4:  newAdjOut(cfg.Options.AddPath.Has(nlri.IPv4Unicast), rib.Prefix4.Prefix),
+		out6:  newAdjOut(cfg.Options.AddPath.Has(nlri.IPv6Unicast), rib.Prefix6.Prefix),
 		byKey: map[string]uint32{}, cache: map[cacheKey]uint32{}, rejected: map[cacheKey]struct{}{},
 		waiting: map[*Member]bool{}, pk: wire.NewPacker(cfg.Options)}
 }
@@ -229,8 +246,14 @@ func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *G
 // Config is the group's configuration.
 func (g *Group) Config() Config { return g.cfg }
 
-// Run is the group's goroutine: it ends when ctx ends or Close is called.
+// Run is the group's goroutine: it ends when ctx ends or Close is called,
+// and the group is done then.
 func (g *Group) Run(ctx context.Context) {
+	// The Adj-RIB-Out's arrays are outside the Go heap, where a
+	// collection would find them unreachable only at its next cycle,
+	// however long that takes: give them back now.
+	defer g.out4.free()
+	defer g.out6.free()
 	for {
 		var tick <-chan time.Time
 		if g.mraiTimer != nil {
@@ -253,15 +276,22 @@ func (g *Group) Run(ctx context.Context) {
 // hold keeps a batch back while the MRAI runs: each prefix's latest
 // change replaces the one held before it, so the UPDATEs sent when the
 // timer expires carry the latest state once.
+//
+// The held changes go out in map order, and a slot may have changed hands
+// while they were held; applyOut sorts that out by the key at the slot,
+// whatever the order. One case needs help: a prefix withdrawn and then
+// given another slot has its withdrawal at the old slot replaced by the
+// change at the new one, and nothing else would ever clear the old slot.
+// That withdrawal is kept in moved and replayed first.
 func (g *Group) hold(ctx context.Context, batch []Change) {
 	if g.held4 == nil {
 		g.held4, g.held6 = map[rib.Prefix4]Change{}, map[rib.Prefix6]Change{}
 	}
 	for _, c := range batch {
 		if c.Family == nlri.IPv4Unicast {
-			g.held4[c.P4] = c
+			holdOne(g, g.held4, g.out4, c.P4, c)
 		} else {
-			g.held6[c.P6] = c
+			holdOne(g, g.held6, g.out6, c.P6, c)
 		}
 	}
 	if g.mraiTimer == nil {
@@ -274,11 +304,44 @@ func (g *Group) hold(ctx context.Context, batch []Change) {
 	}
 }
 
+func holdOne[K rib.Key](g *Group, held map[K]Change, t *adjOut[K], k K, c Change) {
+	if old, ok := held[k]; ok && old.Slot != c.Slot && !t.addPath {
+		// A prefix gets another slot only after the Loc-RIB has
+		// reported it with no paths, so old is that report (from a
+		// producer that broke the rule, it stands for one): keep it
+		// for its slot.
+		g.moved = append(g.moved, Change{Family: old.Family, P4: old.P4, P6: old.P6, Slot: old.Slot})
+	}
+	held[k] = c
+}
+
 func (g *Group) sendHeld(ctx context.Context) {
 	if len(g.held4)+len(g.held6) == 0 {
 		return
 	}
-	batch := make([]Change, 0, len(g.held4)+len(g.held6))
+	g.apply(ctx, g.takeHeld())
+	g.lastSent = time.Now()
+}
+
+// takeHeld empties the hold into one batch: the moved withdrawals first,
+// then the held changes, in map order.
+func (g *Group) takeHeld() []Change {
+	batch := make([]Change, 0, len(g.moved)+len(g.held4)+len(g.held6))
+	for _, c := range g.moved {
+		var h Change
+		var ok bool
+		if c.Family == nlri.IPv4Unicast {
+			h, ok = g.held4[c.P4]
+		} else {
+			h, ok = g.held6[c.P6]
+		}
+		if ok && h.Slot == c.Slot {
+			// Back at the slot it left: its held change is compared
+			// with what the slot holds, and needs no withdrawal first.
+			continue
+		}
+		batch = append(batch, c)
+	}
 	for _, c := range g.held4 {
 		batch = append(batch, c)
 	}
@@ -287,8 +350,8 @@ func (g *Group) sendHeld(ctx context.Context) {
 	}
 	clear(g.held4)
 	clear(g.held6)
-	g.apply(ctx, batch)
-	g.lastSent = time.Now()
+	g.moved = g.moved[:0]
+	return batch
 }
 
 // Close ends Run.
@@ -421,19 +484,31 @@ func (g *Group) apply(ctx context.Context, batch []Change) {
 	}
 }
 
-// applyOut brings one prefix of the Adj-RIB-Out to c's state.
+// applyOut brings one prefix of the Adj-RIB-Out to c's state. A slot that
+// holds another prefix was reused (see adjOut): a withdrawal is that
+// prefix's late report and is ignored; anything else withdraws the stale
+// prefix first.
 func applyOut[K rib.Key](g *Group, t *adjOut[K], key K, c *Change, count *atomic.Int64) {
+	if k, p, ok := t.other(c.Slot, key); ok {
+		if len(c.Paths) == 0 {
+			return
+		}
+		g.wd = append(g.wd, pend{fam: c.Family, pfx: t.prefix(k), id: p.id})
+		g.release(p.set)
+		t.set(c.Slot, k, nil)
+		count.Add(-1)
+	}
 	var buf [1]outPath
-	old := t.get(key, &buf)
+	old := t.get(c.Slot, key, &buf)
 	nw := g.diff(c, old)
 	switch {
 	case len(nw) > 0:
 		if len(old) == 0 {
 			count.Add(1)
 		}
-		t.set(key, nw)
+		t.set(c.Slot, key, nw)
 	case len(old) > 0:
-		t.set(key, nil)
+		t.set(c.Slot, key, nil)
 		count.Add(-1)
 	}
 }
@@ -537,7 +612,10 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 	g.canon = attr.Canonical(g.canon[:0], list, attr.Options{AS4: true})
 	i, ok := g.byKey[string(g.canon)]
 	if !ok {
-		s := outSet{list: list, key: string(g.canon)}
+		// Transform leaves room to add attributes; a set may live as
+		// long as the session, so it keeps an exact copy (one
+		// allocation per new set, not per prefix).
+		s := outSet{list: slices.Clone(list), key: string(g.canon)}
 		if n := len(g.free); n > 0 {
 			i = g.free[n-1]
 			g.free = g.free[:n-1]
@@ -668,24 +746,24 @@ func (g *Group) dump(ctx context.Context, m *Member, fam *nlri.Family, eor bool)
 // withdrawMissing withdraws from m what its previous group sent and this
 // one has not (Member.Replacing), and forgets Replacing.
 func (g *Group) withdrawMissing(ctx context.Context, m *Member) {
+	kept := make([]bool, len(m.Replacing))
+	g.out4.sentPaths(m.Replacing, func(a Advertised) (rib.Prefix4, bool) {
+		if a.Family != nlri.IPv4Unicast {
+			return 0, false
+		}
+		return rib.Prefix4From(a.Prefix)
+	}, kept)
+	g.out6.sentPaths(m.Replacing, func(a Advertised) (rib.Prefix6, bool) {
+		if a.Family != nlri.IPv6Unicast {
+			return rib.Prefix6{}, false
+		}
+		return rib.Prefix6From(a.Prefix)
+	}, kept)
 	pk := wire.NewPacker(g.cfg.Options)
-	var buf [1]outPath
-	for _, a := range m.Replacing {
-		var have []outPath
-		switch a.Family {
-		case nlri.IPv4Unicast:
-			if k, ok := rib.Prefix4From(a.Prefix); ok {
-				have = g.out4.get(k, &buf)
-			}
-		case nlri.IPv6Unicast:
-			if k, ok := rib.Prefix6From(a.Prefix); ok {
-				have = g.out6.get(k, &buf)
-			}
+	for i, a := range m.Replacing {
+		if !kept[i] {
+			_ = pk.Withdraw(nlri.Prefix{Prefix: a.Prefix, PathID: a.PathID})
 		}
-		if slices.ContainsFunc(have, func(p outPath) bool { return p.id == a.PathID }) {
-			continue
-		}
-		_ = pk.Withdraw(nlri.Prefix{Prefix: a.Prefix, PathID: a.PathID})
 	}
 	m.Replacing = nil
 	g.send(ctx, m, splitMessages(pk.Bytes()))

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godwit-bgp/godwit/internal/offheap"
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/attr"
@@ -27,8 +28,11 @@ func (discard) Send(context.Context, ...[]byte) error { return nil }
 // benchChanges builds the batches of one full table: benchPrefixes IPv4
 // /24s learned from one eBGP peer, about benchPerSet per attribute set.
 // Runs of 3 consecutive prefixes share a set (an UPDATE carries a few
-// prefixes), and each set's 30 prefixes are spread over the table. variant
-// changes every set (its MED), so that a second table replaces the first.
+// prefixes), and each set's 30 prefixes are spread over the table. The
+// slots are the prefixes' order, as a Loc-RIB filled from this table
+// would number its entries. variant changes every set (its MED, and a
+// community, since the MED of a route learned by eBGP is not passed on
+// to another AS), so that a second table replaces the first on the wire.
 func benchChanges(tb *rib.Table, variant uint32) [][]Change {
 	nsets := benchPrefixes / benchPerSet
 	src := &rib.Source{Addr: netip.MustParseAddr("192.0.2.9"), RouterID: netip.MustParseAddr("192.0.2.9"), AS: 65009}
@@ -40,7 +44,7 @@ func benchChanges(tb *rib.Table, variant uint32) [][]Change {
 			seq(65009, 64512+uint32(j%1000), 4200000000+uint32(j)),
 			&attr.NextHop{Addr: src.Addr},
 			&attr.MED{Value: variant},
-			&attr.Communities{Values: []uint32{65009<<16 | uint32(j%100)}},
+			&attr.Communities{Values: []uint32{65009<<16 | uint32(j%100) + variant<<8}},
 		}
 		sels[j].Attrs, scratch = tb.Intern(l, scratch)
 		sels[j].Src = src
@@ -52,7 +56,7 @@ func benchChanges(tb *rib.Table, variant uint32) [][]Change {
 		for k := range batch {
 			i := start + k
 			s := (i / 3) % nsets
-			batch[k] = Change{Family: nlri.IPv4Unicast, P4: rib.MakePrefix4(uint32(1<<24+i<<8), 24), NSel: 1,
+			batch[k] = Change{Family: nlri.IPv4Unicast, P4: rib.MakePrefix4(uint32(1<<24+i<<8), 24), Slot: uint32(i), NSel: 1,
 				Paths: sels[s : s+1 : s+1]}
 		}
 		batches = append(batches, batch)
@@ -63,7 +67,8 @@ func benchChanges(tb *rib.Table, variant uint32) [][]Change {
 // BenchmarkGroupApply measures Adj-RIB-Out generation for one eBGP member
 // (transit: AS_PATH prepend and next hop self): "fill" sends a full table
 // to a new group, "update" replaces every prefix's attributes in a group
-// that holds the table already.
+// that holds the table already. Both report what the group holds per
+// prefix once filled (see footprint).
 func BenchmarkGroupApply(b *testing.B) {
 	tb := rib.NewTable()
 	tables := [2][][]Change{benchChanges(tb, 0), benchChanges(tb, 1)}
@@ -112,6 +117,11 @@ func BenchmarkGroupApply(b *testing.B) {
 			stop()
 		}
 		report(b, &before)
+		footprint(b, func() func() {
+			g, stop := start(b)
+			apply(b, g, tables[0])
+			return stop
+		})
 	})
 	b.Run("update", func(b *testing.B) {
 		g, stop := start(b)
@@ -126,7 +136,38 @@ func BenchmarkGroupApply(b *testing.B) {
 			i++
 		}
 		report(b, &before)
+		footprint(b, func() func() {
+			g, stop := start(b)
+			apply(b, g, tables[0])
+			apply(b, g, tables[1])
+			return stop
+		})
 	})
+}
+
+// footprint reports what a group made and filled by fill holds per
+// prefix, after the timed loop: the Go heap after a collection and the
+// pages mapped outside it (offheap.Mapped), each as the growth from
+// before the group was made, and the heap per attribute set sent. The
+// benchmark's own input (the batches) is live on both sides, so it
+// cancels out.
+func footprint(b *testing.B, fill func() (stop func())) {
+	heap := func() (uint64, int64) {
+		runtime.GC()
+		runtime.GC() // the second cycle runs the cleanups of blocks the first found unreachable
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc, offheap.Mapped()
+	}
+	h0, m0 := heap()
+	stop := fill()
+	h1, m1 := heap()
+	stop()
+	dh, dm := float64(int64(h1)-int64(h0)), float64(m1-m0)
+	b.ReportMetric(dh/benchPrefixes, "heapB/prefix")
+	b.ReportMetric(dm/benchPrefixes, "offheapB/prefix")
+	b.ReportMetric((dh+dm)/benchPrefixes, "totalB/prefix")
+	b.ReportMetric(dh/float64(benchPrefixes/benchPerSet), "heapB/set")
 }
 
 // send posts to the group, failing the benchmark after 10 s.

@@ -174,17 +174,41 @@ func newMember(enhanced bool) (*Member, *recorder) {
 	return &Member{S: r, Families: []nlri.Family{nlri.IPv4Unicast, nlri.IPv6Unicast}, EnhancedRefresh: enhanced}, r
 }
 
-// change is a prefix's new state; with no paths, its withdrawal.
+// change is a prefix's new state; with no paths, its withdrawal. Its
+// slot is the prefix's own (slotOf), as a Loc-RIB that never reuses
+// slots would give.
 func change(p string, nsel int, paths ...Sel) Change {
 	pfx := netip.MustParsePrefix(p)
 	if k, ok := rib.Prefix4From(pfx); ok {
-		return Change{Family: nlri.IPv4Unicast, P4: k, NSel: nsel, Paths: paths}
+		return Change{Family: nlri.IPv4Unicast, P4: k, Slot: slotOf(pfx), NSel: nsel, Paths: paths}
 	}
 	k, ok := rib.Prefix6From(pfx)
 	if !ok {
 		panic("bad prefix " + p)
 	}
-	return Change{Family: nlri.IPv6Unicast, P6: k, NSel: nsel, Paths: paths}
+	return Change{Family: nlri.IPv6Unicast, P6: k, Slot: slotOf(pfx), NSel: nsel, Paths: paths}
+}
+
+// slots numbers the prefixes the tests use, in the order they first
+// appear, so that each has its own slot in every test.
+var slots struct {
+	mu sync.Mutex
+	by map[netip.Prefix]uint32
+}
+
+func slotOf(p netip.Prefix) uint32 {
+	slots.mu.Lock()
+	defer slots.mu.Unlock()
+	p = p.Masked()
+	s, ok := slots.by[p]
+	if !ok {
+		if slots.by == nil {
+			slots.by = map[netip.Prefix]uint32{}
+		}
+		s = uint32(len(slots.by))
+		slots.by[p] = s
+	}
+	return s
 }
 
 func announce(p string, s Sel) Change { return change(p, 1, s) }
@@ -1131,7 +1155,7 @@ func TestGroupMRAI(t *testing.T) {
 	}), Families: []nlri.Family{nlri.IPv4Unicast}}
 	src := &rib.Source{Addr: netip.MustParseAddr("192.0.2.9"), AS: 65002}
 	change := func(med uint32) []Change {
-		return []Change{{Family: nlri.IPv4Unicast, P4: rib.MustPrefix4("10.0.0.0/24"), NSel: 1, Paths: []Sel{{Attrs: mk(med), Src: src}}}}
+		return []Change{{Family: nlri.IPv4Unicast, P4: rib.MustPrefix4("10.0.0.0/24"), Slot: 1, NSel: 1, Paths: []Sel{{Attrs: mk(med), Src: src}}}}
 	}
 	g.Join(ctx, m, true)
 	g.Changes(ctx, change(1))
