@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/iana"
@@ -126,15 +127,12 @@ type Packer struct {
 	max int
 	out []byte
 
-	// attrs is the encoded attribute set without MP attributes, for the
-	// NLRI field; mpAttrs is the same without NEXT_HOP, for MP_REACH_NLRI
-	// UPDATEs (RFC 4760 §3: such an UPDATE should not carry NEXT_HOP).
-	// reach holds the MP_REACH_NLRI next hops the set came with.
-	attrs   []byte
-	mpAttrs []byte
-	reach   []mpNextHop
-	hasNH   bool // attrs has NEXT_HOP
-	v4MP    bool // reach has IPv4 unicast: its NLRI go in MP_REACH_NLRI
+	// set is the current attribute set: its attributes without MP
+	// attributes go in the NLRI field's UPDATEs, the same without
+	// NEXT_HOP in MP_REACH_NLRI UPDATEs (RFC 4760 §3: such an UPDATE
+	// should not carry NEXT_HOP). own is the set SetAttrs encodes into.
+	set     *Encoded
+	own     Encoded
 	scratch []byte
 
 	// The open message: kind, family, offset of its header in out, and
@@ -175,29 +173,107 @@ func NewPacker(opt Options) *Packer {
 // field with the NEXT_HOP of attrs, or in MP_REACH_NLRI when attrs has an
 // MPReach for IPv4 unicast (an IPv6 next hop, RFC 8950).
 func (p *Packer) SetAttrs(attrs attr.List) {
+	p.SetEncoded(nil) // closes the open UPDATE, which may use own
+	p.own.encode(attrs, p.opt, false)
+	p.set = &p.own
+}
+
+// SetEncoded is SetAttrs for a set encoded beforehand by EncodeAttrs with
+// this Packer's options: a sender that announces one set many times (an
+// update group, batch after batch) encodes it once. e must not change
+// while it is the Packer's current set.
+func (p *Packer) SetEncoded(e *Encoded) {
 	if p.kind == packAnnounce || p.kind == packMPReach {
 		p.close()
 	}
-	p.attrs, p.mpAttrs, p.reach = p.attrs[:0], p.mpAttrs[:0], p.reach[:0]
-	p.hasNH, p.v4MP = false, false
-	nhStart, nhEnd := 0, 0
-	ao := attr.Options{AS4: p.opt.AS4}
+	p.set = e
+}
+
+// Encoded is an attribute set in the form a Packer writes: the path
+// attributes of the NLRI field's UPDATEs, where NEXT_HOP is, and the next
+// hops of MP_REACH_NLRI per family. It is about a tenth of the memory of
+// the decoded list (the octets, two offsets and the next hops).
+type Encoded struct {
+	attrs   []byte // without MP attributes
+	nhStart int    // NEXT_HOP is attrs[nhStart:nhEnd]; nhEnd 0: none
+	nhEnd   int
+	reach   []mpNextHop
+	v4MP    bool // reach has IPv4 unicast: its NLRI go in MP_REACH_NLRI
+}
+
+// EncodeAttrs encodes attrs for a session with options opt (see
+// SetAttrs for what it keeps of MP attributes).
+func EncodeAttrs(attrs attr.List, opt Options) *Encoded {
+	e := &Encoded{}
+	e.encode(attrs, opt, true)
+	e.attrs = slices.Clip(e.attrs)
+	return e
+}
+
+// encode fills e from attrs, reusing its buffers. keep copies the next
+// hops of MP_REACH_NLRI, so that e does not hold on to attrs.
+func (e *Encoded) encode(attrs attr.List, opt Options, keep bool) {
+	e.attrs, e.reach = e.attrs[:0], e.reach[:0]
+	e.nhStart, e.nhEnd, e.v4MP = 0, 0, false
+	ao := attr.Options{AS4: opt.AS4}
 	for _, a := range attrs {
 		switch a := a.(type) {
 		case *attr.MPReach:
-			p.reach = append(p.reach, mpNextHop{fam: a.Family, nextHop: a.NextHop, reserved: a.Reserved})
-			p.v4MP = p.v4MP || a.Family == nlri.IPv4Unicast
+			nh := a.NextHop
+			if keep {
+				nh = slices.Clone(nh)
+			}
+			e.reach = append(e.reach, mpNextHop{fam: a.Family, nextHop: nh, reserved: a.Reserved})
+			e.v4MP = e.v4MP || a.Family == nlri.IPv4Unicast
 		case *attr.MPUnreach:
 		default:
-			start := len(p.attrs)
-			p.attrs = attr.Append(p.attrs, a, ao)
-			if a.Code() == iana.AttrNextHop && !p.hasNH {
-				p.hasNH, nhStart, nhEnd = true, start, len(p.attrs)
+			start := len(e.attrs)
+			e.attrs = attr.Append(e.attrs, a, ao)
+			if a.Code() == iana.AttrNextHop && e.nhEnd == 0 {
+				e.nhStart, e.nhEnd = start, len(e.attrs)
 			}
 		}
 	}
-	p.mpAttrs = append(p.mpAttrs, p.attrs[:nhStart]...)
-	p.mpAttrs = append(p.mpAttrs, p.attrs[nhEnd:]...)
+}
+
+// Len is the size of the encoded path attributes (without MP_REACH_NLRI).
+func (e *Encoded) Len() int { return len(e.attrs) }
+
+// List decodes the set again (for display): the path attributes, then an
+// MP_REACH_NLRI without NLRI per next hop kept. opt are the options it
+// was encoded with.
+func (e *Encoded) List(opt Options) (attr.List, error) {
+	l, errs := attr.Decode(e.attrs, attr.Options{AS4: opt.AS4})
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	for _, r := range e.reach {
+		l = append(l, &attr.MPReach{Family: r.fam, NextHop: r.nextHop, Reserved: r.reserved})
+	}
+	return l, nil
+}
+
+// hasNH reports whether the current set has a NEXT_HOP.
+func (p *Packer) hasNH() bool { return p.set != nil && p.set.nhEnd > 0 }
+
+// v4MP reports whether the current set sends IPv4 unicast in
+// MP_REACH_NLRI.
+func (p *Packer) v4MP() bool { return p.set != nil && p.set.v4MP }
+
+// mpAttrsLen is the size of the current set's attributes without
+// NEXT_HOP, which an MP_REACH_NLRI UPDATE carries.
+func (p *Packer) mpAttrsLen() int {
+	if p.set == nil {
+		return 0
+	}
+	return len(p.set.attrs) - (p.set.nhEnd - p.set.nhStart)
+}
+
+// appendMPAttrs appends the current set's attributes without NEXT_HOP.
+func (p *Packer) appendMPAttrs(b []byte) []byte {
+	e := p.set
+	b = append(b, e.attrs[:e.nhStart]...)
+	return append(b, e.attrs[e.nhEnd:]...)
 }
 
 // Announce adds one unicast route (IPv4 in the NLRI field unless the
@@ -208,7 +284,7 @@ func (p *Packer) Announce(pfx nlri.Prefix) error {
 	if !pfx.Prefix.IsValid() {
 		return fmt.Errorf("invalid prefix %v", pfx.Prefix)
 	}
-	if pfx.Prefix.Addr().Is4() && !p.v4MP {
+	if pfx.Prefix.Addr().Is4() && !p.v4MP() {
 		ap := p.opt.AddPath.Has(nlri.IPv4Unicast)
 		n := prefixLen(pfx, ap)
 		if p.kind != packAnnounce || len(p.out)-p.start+n > p.max {
@@ -225,7 +301,7 @@ func (p *Packer) Announce(pfx nlri.Prefix) error {
 	}
 	ap := p.opt.AddPath.Has(f)
 	n := prefixLen(pfx, ap)
-	if p.kind != packMPReach || p.fam != f || len(p.out)-p.start+n+len(p.mpAttrs) > p.max {
+	if p.kind != packMPReach || p.fam != f || len(p.out)-p.start+n+p.mpAttrsLen() > p.max {
 		if err := p.openMPReach(f, n); err != nil {
 			return err
 		}
@@ -268,7 +344,7 @@ func (p *Packer) AnnounceNLRI(r nlri.NLRI) error {
 		return p.Announce(pfx)
 	}
 	wire := p.measure(r)
-	if p.kind != packMPReach || p.fam != f || len(p.out)-p.start+len(wire)+len(p.mpAttrs) > p.max {
+	if p.kind != packMPReach || p.fam != f || len(p.out)-p.start+len(wire)+p.mpAttrsLen() > p.max {
 		if err := p.openMPReach(f, len(wire)); err != nil {
 			return err
 		}
@@ -347,16 +423,17 @@ func (p *Packer) begin(k packKind, f nlri.Family) {
 // the attribute set; it fails when not even one route of n octets fits.
 func (p *Packer) openAnnounce(n int) error {
 	p.close()
-	if !p.hasNH {
+	if !p.hasNH() {
 		return fmt.Errorf("no NEXT_HOP in the attribute set for IPv4 unicast routes")
 	}
-	if HeaderLen+4+len(p.attrs)+n > p.max {
-		return fmt.Errorf("attribute set of %d octets leaves no room for a route in a %d-octet UPDATE", len(p.attrs), p.max)
+	attrs := p.set.attrs
+	if HeaderLen+4+len(attrs)+n > p.max {
+		return fmt.Errorf("attribute set of %d octets leaves no room for a route in a %d-octet UPDATE", len(attrs), p.max)
 	}
 	p.begin(packAnnounce, nlri.IPv4Unicast)
 	p.out = append(p.out, 0, 0) // Withdrawn Routes Length
-	p.out = binary.BigEndian.AppendUint16(p.out, uint16(len(p.attrs)))
-	p.out = append(p.out, p.attrs...)
+	p.out = binary.BigEndian.AppendUint16(p.out, uint16(len(attrs)))
+	p.out = append(p.out, attrs...)
 	return nil
 }
 
@@ -367,9 +444,11 @@ func (p *Packer) openAnnounce(n int) error {
 func (p *Packer) openMPReach(f nlri.Family, n int) error {
 	p.close()
 	var nh *mpNextHop
-	for i := range p.reach {
-		if p.reach[i].fam == f {
-			nh = &p.reach[i]
+	if p.set != nil {
+		for i := range p.set.reach {
+			if p.set.reach[i].fam == f {
+				nh = &p.set.reach[i]
+			}
 		}
 	}
 	if nh == nil {
@@ -379,8 +458,8 @@ func (p *Packer) openMPReach(f nlri.Family, n int) error {
 		return fmt.Errorf("next hop of %d octets for %s", len(nh.nextHop), f)
 	}
 	fixed := HeaderLen + 4 + 4 + 5 + len(nh.nextHop)
-	if fixed+n+len(p.mpAttrs) > p.max {
-		return fmt.Errorf("attribute set of %d octets leaves no room for a route in a %d-octet UPDATE", len(p.mpAttrs), p.max)
+	if fixed+n+p.mpAttrsLen() > p.max {
+		return fmt.Errorf("attribute set of %d octets leaves no room for a route in a %d-octet UPDATE", p.mpAttrsLen(), p.max)
 	}
 	p.begin(packMPReach, f)
 	p.out = append(p.out, 0, 0) // Withdrawn Routes Length
@@ -429,7 +508,7 @@ func (p *Packer) close() {
 	case packMPReach, packMPUnreach:
 		binary.BigEndian.PutUint16(p.out[p.lenAt:], uint16(len(p.out)-p.lenAt-2))
 		if p.kind == packMPReach {
-			p.out = append(p.out, p.mpAttrs...)
+			p.out = p.appendMPAttrs(p.out)
 		}
 		binary.BigEndian.PutUint16(p.out[p.attrLen:], uint16(len(p.out)-p.attrLen-2))
 	}

@@ -649,3 +649,44 @@ func TestPackerVPN(t *testing.T) {
 		t.Errorf("withdrawn (-want +got):\n%s", diff)
 	}
 }
+
+// TestPackerEncoded packs with sets encoded beforehand (SetEncoded) and
+// checks the output is the octets SetAttrs gives, and that an Encoded
+// decodes back to its attributes.
+func TestPackerEncoded(t *testing.T) {
+	for _, opt := range []Options{{AS4: true}, {AS4: false}, {AS4: true, AddPath: nlri.NewAddPath(nlri.IPv4Unicast)}} {
+		sets := []attr.List{
+			testAttrs(1), // NEXT_HOP and an IPv6 MP_REACH_NLRI
+			{&attr.Origin{Value: attr.OriginIGP}, attr.NewMPReach(nlri.IPv4Unicast, netip.MustParseAddr("2001:db8::7"), netip.Addr{}, nil)}, // RFC 8950
+			testAttrs(2),
+		}
+		pack := func(set func(p *Packer, i int)) []byte {
+			p := NewPacker(opt)
+			for i := range sets {
+				set(p, i)
+				for j := range 700 {
+					_ = p.Announce(nlri.Prefix{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), byte(j >> 8), byte(j)}), 32)})
+					_ = p.Announce(nlri.Prefix{Prefix: netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0xd, 0xb8, byte(i), byte(j >> 8), byte(j)}), 64)})
+				}
+			}
+			return bytes.Clone(p.Bytes())
+		}
+		want := pack(func(p *Packer, i int) { p.SetAttrs(sets[i]) })
+		enc := make([]*Encoded, len(sets))
+		for i := range sets {
+			enc[i] = EncodeAttrs(sets[i], opt)
+		}
+		if got := pack(func(p *Packer, i int) { p.SetEncoded(enc[i]) }); !bytes.Equal(got, want) {
+			t.Errorf("AS4 %v: SetEncoded packs %d octets that differ from SetAttrs's %d", opt.AS4, len(got), len(want))
+		}
+		for i, e := range enc {
+			l, err := e.List(opt)
+			if err != nil {
+				t.Fatalf("set %d: %v", i, err)
+			}
+			if a, b := attr.Canonical(nil, l, attr.Options{AS4: true}), attr.Canonical(nil, sets[i], attr.Options{AS4: true}); !bytes.Equal(a, b) {
+				t.Errorf("set %d decodes to %x, want %x", i, a, b)
+			}
+		}
+	}
+}
