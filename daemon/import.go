@@ -220,7 +220,7 @@ func (im *importer) applyPolicy(fa famAttrs, pfx netip.Prefix, b *routeBatch) (*
 			}
 		}
 	}
-	a, reason, held := im.importEval(im.pol, fa.fam, pfx, fa.a, fa.nh)
+	a, reason, held := im.importEval(im.pol, fa.fam, pfx, fa.a, fa.list, fa.nh)
 	if held {
 		b.held = append(b.held, a)
 	}
@@ -235,15 +235,16 @@ func (im *importer) applyPolicy(fa famAttrs, pfx netip.Prefix, b *routeBatch) (*
 }
 
 // importEval runs an import policy over one route whose checked, interned
-// attributes are a. It returns the set to keep (a itself, or a new
+// attributes are a, decoded as list (the caller's decoding, so that the
+// set is not decoded again per prefix). It returns the set to keep (a itself, or a new
 // interned one, then held reports the reference the caller must release)
 // and whether the policy refused the route.
-func (im *importer) importEval(pol *policy.Policy, fam nlri.Family, pfx netip.Prefix, a *rib.Attrs, nh netip.Addr) (*rib.Attrs, rejectReason, bool) {
+func (im *importer) importEval(pol *policy.Policy, fam nlri.Family, pfx netip.Prefix, a *rib.Attrs, list attr.List, nh netip.Addr) (*rib.Attrs, rejectReason, bool) {
 	typ := policy.EBGP
 	if im.ibgp {
 		typ = policy.IBGP
 	}
-	res := pol.Eval(&policy.Route{Family: fam, Prefix: pfx, Attrs: a.List, NextHop: nh, Neighbor: im.remote.Unmap(), Type: typ},
+	res := pol.Eval(&policy.Route{Family: fam, Prefix: pfx, Attrs: list, NextHop: nh, Neighbor: im.remote.Unmap(), Type: typ},
 		policy.Env{LocalAS: im.localAS})
 	switch {
 	case !res.Accept:

@@ -51,15 +51,16 @@ func longLived(s *peer.Session) (map[nlri.Family]bool, time.Duration) {
 func (l *ribLoop) enterLLGR(n *neighbor, rs *ribSource) {
 	var held []*rib.Attrs
 	mark := func(a *rib.Attrs) *rib.Attrs {
-		if c, ok := a.List.Communities(); ok && c.Has(attr.CommunityNoLLGR) {
+		list := a.List()
+		c, hasComm := list.Communities()
+		if hasComm && c.Has(attr.CommunityNoLLGR) {
 			return nil
 		}
 		if a.LLGRStale {
 			return a
 		}
-		list := slices.Clone(a.List)
 		var vals []uint32
-		if c, ok := a.List.Communities(); ok {
+		if hasComm {
 			vals = slices.Clone(c.Values)
 		}
 		vals = append(vals, attr.CommunityLLGRStale)

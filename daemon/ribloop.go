@@ -36,7 +36,6 @@ import (
 	"github.com/godwit-bgp/godwit/policy"
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/rib/export"
-	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/nlri"
 )
 
@@ -114,7 +113,7 @@ type rejKey struct {
 }
 
 type rejected struct {
-	attrs  attr.List
+	attrs  *rib.Attrs // not a Table reference: the set stays readable after the Table drops it
 	reason string
 }
 
@@ -431,7 +430,8 @@ func (l *ribLoop) reimport(op opReimport) {
 	for k, pre := range rs.pre {
 		out, reason, held := pre, accepted, false
 		if op.pol != nil {
-			out, reason, held = im.importEval(op.pol, k.fam, k.pfx, pre, nextHopOf(pre.List))
+			list := pre.List()
+			out, reason, held = im.importEval(op.pol, k.fam, k.pfx, pre, list, nextHopOf(list))
 		}
 		switch k.fam {
 		case nlri.IPv4Unicast:
@@ -465,7 +465,7 @@ func applyRoute[K interface {
 		t.Withdraw(rs.id, id, key)
 	case reason != accepted:
 		t.Withdraw(rs.id, id, key)
-		rs.rejected.put(rejKey{fam: fam, pfx: key.Prefix(), id: id}, rejected{attrs: a.List, reason: reason.String()})
+		rs.rejected.put(rejKey{fam: fam, pfx: key.Prefix(), id: id}, rejected{attrs: a, reason: reason.String()})
 	default:
 		if err := t.Update(rs.id, id, key, a); err != nil {
 			l.d.log.Warn("path not stored", "prefix", key.Prefix(), "err", err)

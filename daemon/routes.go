@@ -125,9 +125,9 @@ func (l *ribLoop) list(n *neighbor, q RouteQuery) []Route {
 			if src != nil && q.Received && len(src.pre) > 0 {
 				// With soft reconfiguration inbound, what was received.
 				if pre := src.pre[rejKey{fam: fam, pfx: pfx, id: p.PathID}]; pre != nil {
-					r.Attrs = pre.List
-					r.ASPath, _ = pre.List.ASPath()
-					r.NextHop = nextHopOf(pre.List)
+					r.Attrs = pre.List()
+					r.ASPath, _ = r.Attrs.ASPath()
+					r.NextHop = nextHopOf(r.Attrs)
 				}
 			}
 			out = append(out, r)
@@ -183,9 +183,9 @@ func (l *ribLoop) list(n *neighbor, q RouteQuery) []Route {
 				continue
 			}
 			rt := Route{Family: k.fam, Prefix: k.pfx, Text: k.pfx.String(), PathID: k.id, Peer: n.key.Addr,
-				Attrs: r.attrs, Filtered: true, Reason: r.reason, Internal: src.session != nil && src.session.IBGP()}
-			rt.ASPath, _ = r.attrs.ASPath()
-			rt.NextHop = nextHopOf(r.attrs)
+				Attrs: r.attrs.List(), Filtered: true, Reason: r.reason, Internal: src.session != nil && src.session.IBGP()}
+			rt.ASPath, _ = rt.Attrs.ASPath()
+			rt.NextHop = nextHopOf(rt.Attrs)
 			out = append(out, rt)
 		}
 	}
@@ -203,13 +203,13 @@ func ptrs(ps []rib.Path) []*rib.Path {
 
 // routeOf copies one path out of the table.
 func routeOf(fam nlri.Family, pfx netip.Prefix, p *rib.Path, best, multipath bool) Route {
-	r := Route{Family: fam, Prefix: pfx, Text: pfx.String(), PathID: p.PathID, Attrs: p.Attrs.List,
+	r := Route{Family: fam, Prefix: pfx, Text: pfx.String(), PathID: p.PathID, Attrs: p.Attrs.List(),
 		Best: best, Multipath: multipath, Stale: p.Stale, Internal: p.Source.IBGP}
 	if !p.Source.Local {
 		r.Peer = p.Source.Addr
 	}
-	r.ASPath, _ = p.Attrs.List.ASPath()
-	r.NextHop = nextHopOf(p.Attrs.List)
+	r.ASPath, _ = r.Attrs.ASPath()
+	r.NextHop = nextHopOf(r.Attrs)
 	return r
 }
 

@@ -1,6 +1,7 @@
 package rib
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 
@@ -12,12 +13,14 @@ import (
 // the speaker, so comparing two paths' attributes is a pointer compare.
 type Attrs struct {
 	// key is the canonical encoding (attr.Canonical): attributes sorted
-	// by code with canonical flags, the identity of the set.
-	key  string
-	refs int
-
-	// List is the decoded attributes, in canonical order.
-	List attr.List
+	// by code with canonical flags, the identity of the set, and the only
+	// full copy of the attributes kept (List decodes it). For a set
+	// learned over a link with a link-local IPv6 next hop, the interface
+	// name follows the attributes (see InternZone); wireLen is where the
+	// attributes end.
+	key     string
+	wireLen int
+	refs    int
 
 	// Decoded once for the decision process.
 	LocalPref      uint32
@@ -37,6 +40,24 @@ type Attrs struct {
 
 // Key is the canonical encoding of the set.
 func (a *Attrs) Key() string { return a.key }
+
+// List decodes the set's attributes, in canonical order (sorted by code,
+// canonical flags), into a new list the caller may change. It is not
+// free (about a microsecond and a few allocations for a usual set):
+// callers on a hot path decode once per set, not per prefix. The set
+// keeps only its encoding because decoded attributes cost four times as
+// much memory (about 700 bytes for a usual set against 40 to 60), and a
+// full table holds hundreds of thousands of sets.
+func (a *Attrs) List() attr.List {
+	l, errs := attr.Decode([]byte(a.key[:a.wireLen]), attr.Options{AS4: true})
+	if len(errs) > 0 {
+		// The encoding is our own, made by attr.Canonical from a list
+		// that decoded or was built in code; failing to read it back
+		// is a bug in the attr package.
+		panic(fmt.Sprintf("rib: interned attribute set does not decode: %v", errs[0]))
+	}
+	return l
+}
 
 // Table interns attribute sets for one speaker. Its lifetime is the
 // speaker's: there is no package-level cache (STYLE.md §5). It is safe for
@@ -73,6 +94,7 @@ func (t *Table) Intern(l attr.List, scratch []byte) (*Attrs, []byte) {
 // link, and sets through different links are different sets.
 func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []byte) {
 	scratch = attr.Canonical(scratch[:0], l, attr.Options{AS4: true})
+	wireLen := len(scratch)
 	if zone != "" && linkLocalNextHop(l) {
 		scratch = append(scratch, 0xff)
 		scratch = append(scratch, zone...)
@@ -85,7 +107,7 @@ func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []
 		a.refs++
 		return a, scratch
 	}
-	a := newAttrs(string(scratch), l)
+	a := newAttrs(string(scratch), wireLen, l)
 	if zone != "" {
 		a.NextHop = a.NextHop.WithZone(zone)
 	}
@@ -111,8 +133,10 @@ func (t *Table) Release(a *Attrs) {
 	}
 }
 
-func newAttrs(key string, l attr.List) *Attrs {
-	a := &Attrs{key: key, List: l}
+// newAttrs decodes what the decision process needs from l, whose
+// canonical encoding is key[:wireLen]; l is not kept.
+func newAttrs(key string, wireLen int, l attr.List) *Attrs {
+	a := &Attrs{key: key, wireLen: wireLen}
 	if lp, ok := l.LocalPref(); ok {
 		a.LocalPref, a.HasLocalPref = lp.Value, true
 	}

@@ -142,7 +142,7 @@ func TestReplaceStaleLongLived(t *testing.T) {
 	f := newFixture(t, NewOptions())
 	plain := f.viaAttrs(65001, "192.0.2.9")
 	noLLGR := func() *Attrs {
-		l := append(slices.Clone(plain.List), &attr.Communities{Values: []uint32{attr.CommunityNoLLGR}})
+		l := append(slices.Clone(plain.List()), &attr.Communities{Values: []uint32{attr.CommunityNoLLGR}})
 		a, _ := f.tb.Intern(l, nil)
 		f.held = append(f.held, a)
 		return a
@@ -153,10 +153,10 @@ func TestReplaceStaleLongLived(t *testing.T) {
 	f.drain()
 	f.r.MarkStale(f.src["A"])
 	kept, removed := f.r.ReplaceStale(f.src["A"], func(a *Attrs) *Attrs {
-		if c, ok := a.List.Communities(); ok && c.Has(attr.CommunityNoLLGR) {
+		if c, ok := a.List().Communities(); ok && c.Has(attr.CommunityNoLLGR) {
 			return nil
 		}
-		l := append(slices.Clone(a.List), &attr.Communities{Values: []uint32{attr.CommunityLLGRStale}})
+		l := append(slices.Clone(a.List()), &attr.Communities{Values: []uint32{attr.CommunityLLGRStale}})
 		na, _ := f.tb.Intern(l, nil)
 		f.held = append(f.held, na)
 		return na

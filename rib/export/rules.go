@@ -105,8 +105,8 @@ func (r Rules) Key() Rules {
 //   - to iBGP peers: our own routes and the routes learned over eBGP; a
 //     route learned over iBGP only when we reflect it (RFC 4456 §6): from
 //     a client to every iBGP peer, from a non-client to clients only.
-func (r *Rules) allowed(src *rib.Source, a *rib.Attrs) bool {
-	if c, ok := a.List.Communities(); ok {
+func (r *Rules) allowed(src *rib.Source, l attr.List) bool {
+	if c, ok := l.Communities(); ok {
 		if c.Has(attr.CommunityNoAdvertise) {
 			return false
 		}
@@ -147,7 +147,8 @@ func (r *Rules) allowed(src *rib.Source, a *rib.Attrs) bool {
 // without 4-octet AS numbers (RFC 6793 §4.2.2), which the Packer's options
 // do when they encode.
 func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a *rib.Attrs, as4 bool) (attr.List, bool) {
-	if !r.allowed(src, a) {
+	received := a.List() // decoded once: the set keeps only its encoding
+	if !r.allowed(src, received) {
 		return nil, false
 	}
 	if a.LLGRStale && !r.LLGR {
@@ -156,7 +157,7 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 	reflect := r.IBGP && src.IBGP && !src.Local
 	var addOTC bool
 	if r.Role != 0 && !r.IBGP {
-		_, has := a.List.OTC()
+		_, has := received.OTC()
 		switch iana.Role(r.Role - 1) {
 		case iana.RoleCustomer, iana.RoleRouteServerClient:
 			if has {
@@ -180,7 +181,7 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 	if fam == nlri.IPv4Unicast && !self && !r.ExtendedNextHop && !a.NextHop.Unmap().Is4() && a.NextHop.IsValid() {
 		return nil, false // an IPv6 next hop this session cannot carry
 	}
-	in := a.List
+	in := received
 	if !r.IBGP && !src.Local && in.Has(iana.AttrMED) {
 		// §5.1.4: a MED learned from a neighbouring AS is not passed to
 		// another. It goes before the policy, so that a MED the policy
@@ -291,7 +292,7 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 		}
 		out = append(out, &attr.OriginatorID{ID: orig})
 		ids := []netip.Addr{r.ClusterID}
-		if cl, ok := a.List.ClusterList(); ok {
+		if cl, ok := received.ClusterList(); ok {
 			ids = append(ids, cl.IDs...)
 		}
 		out = append(out, &attr.ClusterList{IDs: ids})
