@@ -25,6 +25,7 @@ package daemon
 
 import (
 	"net/netip"
+	"sync"
 	"sync/atomic"
 
 	"github.com/godwit-bgp/godwit/config"
@@ -60,23 +61,31 @@ var rejectText = [...]string{"", "AS_PATH contains our AS", "ORIGINATOR_ID is ou
 
 func (r rejectReason) String() string { return rejectText[r] }
 
+// route4 and route6 are one path of a batch. They hold no pointers, so a
+// batch of thousands is one allocation the collector does not scan (and
+// writing it needs no write barrier): sets are numbered in the batch's
+// held list.
 type route4 struct {
 	key    rib.Prefix4
 	id     uint32
-	attrs  *rib.Attrs // nil: withdrawn
+	set    setRef // 0: withdrawn
+	pre    setRef // before the import policy, kept with soft reconfiguration inbound; 0: not kept
 	reason rejectReason
-	pre    *rib.Attrs // before the import policy, kept with soft reconfiguration inbound
 }
 
 type route6 struct {
 	key    rib.Prefix6
 	id     uint32
-	attrs  *rib.Attrs
+	set    setRef
+	pre    setRef
 	reason rejectReason
-	pre    *rib.Attrs
 }
 
+// setRef is an attribute set of a batch: its index in held, plus one.
+type setRef uint32
+
 // routeBatch is one batch of a session's UPDATEs, ready for the tables.
+// Batches are recycled (batchPool): the loop gives each back once applied.
 type routeBatch struct {
 	v4        []route4
 	v6        []route6
@@ -86,17 +95,59 @@ type routeBatch struct {
 	held      []*rib.Attrs // references interning took; the loop releases them
 }
 
+// attrs returns the set r names (nil for 0).
+func (b *routeBatch) attrs(r setRef) *rib.Attrs {
+	if r == 0 {
+		return nil
+	}
+	return b.held[r-1]
+}
+
+// hold adds a, whose reference the batch now holds, and names it.
+func (b *routeBatch) hold(a *rib.Attrs) setRef {
+	b.held = append(b.held, a)
+	return setRef(len(b.held))
+}
+
 func (b *routeBatch) release(t *rib.Table) {
 	for _, a := range b.held {
 		t.Release(a)
 	}
-	b.held = nil
+	clear(b.held)
+	b.held = b.held[:0]
+}
+
+// batchPool recycles batches between the sessions' readers and the RIB
+// loop, so that a full table does not leave a trail of batch slices for
+// the collector. Batches that grew past maxPooledRoutes are dropped
+// rather than kept for life.
+type batchPool struct{ p sync.Pool }
+
+const maxPooledRoutes = 1 << 14
+
+func (bp *batchPool) get() *routeBatch {
+	if bp != nil {
+		if b, ok := bp.p.Get().(*routeBatch); ok {
+			return b
+		}
+	}
+	return &routeBatch{}
+}
+
+// put recycles b, which must have been released.
+func (bp *batchPool) put(b *routeBatch) {
+	if bp == nil || cap(b.v4) > maxPooledRoutes || cap(b.v6) > maxPooledRoutes {
+		return
+	}
+	b.v4, b.v6, b.eor, b.disabled, b.withdrawn = b.v4[:0], b.v6[:0], b.eor[:0], b.disabled[:0], 0
+	bp.p.Put(b)
 }
 
 // importer prepares one session's UPDATEs. It is used by the session's
 // reader only (the Handler's Updates calls never overlap).
 type importer struct {
 	t         *rib.Table
+	batches   *batchPool   // nil: batches are not recycled (tests)
 	opts      attr.Options // the receive direction's
 	ibgp      bool
 	localAS   uint32
@@ -124,19 +175,20 @@ type importer struct {
 type famAttrs struct {
 	fam    nlri.Family
 	a      *rib.Attrs
+	ref    setRef // a in the batch
 	reason rejectReason
 	list   attr.List  // before the import policy
 	nh     netip.Addr // the routes' next hop
 	// polA and polReason are the policy's result when it does not depend
 	// on the prefix (polDone), so that one evaluation serves the UPDATE.
 	polDone   bool
-	polA      *rib.Attrs
+	polRef    setRef
 	polReason rejectReason
 }
 
 // batch turns UPDATEs into a routeBatch.
 func (im *importer) batch(us []*wire.Update) *routeBatch {
-	b := &routeBatch{}
+	b := im.batches.get()
 	im.pol = im.policy.Load()
 	for _, u := range us {
 		if fam, ok := u.EndOfRIB(); ok {
@@ -163,22 +215,22 @@ func (im *importer) batch(us []*wire.Update) *routeBatch {
 				continue // other families are not kept by this version
 			}
 			fa := im.attrsFor(u, r.Family, b)
-			a, reason := fa.a, fa.reason
+			a, reason := fa.ref, fa.reason
 			if reason == accepted && im.pol != nil {
 				a, reason = im.applyPolicy(fa, r.Prefix.Prefix, b)
 			}
-			var pre *rib.Attrs
+			var pre setRef
 			if im.keepPre && fa.reason == accepted {
-				pre = fa.a
+				pre = fa.ref
 			}
 			switch r.Family {
 			case nlri.IPv4Unicast:
 				if k, ok := rib.Prefix4From(r.Prefix.Prefix); ok {
-					b.v4 = append(b.v4, route4{key: k, id: r.Prefix.PathID, attrs: a, reason: reason, pre: pre})
+					b.v4 = append(b.v4, route4{key: k, id: r.Prefix.PathID, set: a, reason: reason, pre: pre})
 				}
 			case nlri.IPv6Unicast:
 				if k, ok := rib.Prefix6From(r.Prefix.Prefix); ok {
-					b.v6 = append(b.v6, route6{key: k, id: r.Prefix.PathID, attrs: a, reason: reason, pre: pre})
+					b.v6 = append(b.v6, route6{key: k, id: r.Prefix.PathID, set: a, reason: reason, pre: pre})
 				}
 			}
 		}
@@ -201,8 +253,7 @@ func (im *importer) attrsFor(u *wire.Update, fam nlri.Family, b *routeBatch) fam
 	}
 	var a *rib.Attrs
 	a, im.scratch = im.t.InternZone(list, im.scratch, im.zone)
-	b.held = append(b.held, a)
-	c := famAttrs{fam: fam, a: a, reason: reason, list: list, nh: nh}
+	c := famAttrs{fam: fam, a: a, ref: b.hold(a), reason: reason, list: list, nh: nh}
 	im.cache = append(im.cache, c)
 	return c
 }
@@ -211,27 +262,28 @@ func (im *importer) attrsFor(u *wire.Update, fam nlri.Family, b *routeBatch) fam
 // kept aside as filtered (with the attributes it came with); an accepted
 // one gets the policy's attributes, interned. A policy that does not look
 // at the prefix is run once per UPDATE and family.
-func (im *importer) applyPolicy(fa famAttrs, pfx netip.Prefix, b *routeBatch) (*rib.Attrs, rejectReason) {
+func (im *importer) applyPolicy(fa famAttrs, pfx netip.Prefix, b *routeBatch) (setRef, rejectReason) {
 	dep := im.pol.PrefixDependent()
 	if !dep {
 		for i := range im.cache {
 			if c := &im.cache[i]; c.fam == fa.fam && c.polDone {
-				return c.polA, c.polReason
+				return c.polRef, c.polReason
 			}
 		}
 	}
 	a, reason, held := im.importEval(im.pol, fa.fam, pfx, fa.a, fa.list, fa.nh)
+	ref := fa.ref
 	if held {
-		b.held = append(b.held, a)
+		ref = b.hold(a)
 	}
 	if !dep {
 		for i := range im.cache {
 			if c := &im.cache[i]; c.fam == fa.fam {
-				c.polDone, c.polA, c.polReason = true, a, reason
+				c.polDone, c.polRef, c.polReason = true, ref, reason
 			}
 		}
 	}
-	return a, reason
+	return ref, reason
 }
 
 // importEval runs an import policy over one route whose checked, interned

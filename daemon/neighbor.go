@@ -82,7 +82,7 @@ func (n *neighbor) SessionUp(s *peer.Session) {
 			clusterID = g.RouterID
 		}
 	}
-	n.imp = &importer{t: n.d.rib.attrs, opts: attr.Options{AS4: s.Negotiated.Receive.AS4}, ibgp: ibgp,
+	n.imp = &importer{t: n.d.rib.attrs, batches: &n.d.rib.batches, opts: attr.Options{AS4: s.Negotiated.Receive.AS4}, ibgp: ibgp,
 		localAS: s.LocalAS, allowASIn: spec.AllowASIn, routerID: routerID, clusterID: clusterID, local: s.LocalAddr.Addr(), remote: s.RemoteAddr.Addr()}
 	n.imp.policy.Store(n.d.importPolicy(spec.ImportPolicy))
 	n.imp.keepPre = spec.SoftReconfigurationInbound

@@ -78,7 +78,7 @@ func BenchmarkPipeline(b *testing.B) {
 		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: negOut.PeerID, AS: 65002},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}, Options: opt},
 			sender: snd})
-		im := &importer{t: l.attrs, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
+		im := &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
 		var peak atomic.Uint64
 		stopPeak := make(chan struct{})
 		go func() {
@@ -206,7 +206,7 @@ func BenchmarkPolicyChange(b *testing.B) {
 			l.post(opUp{n: m.n, s: m.s, src: &rib.Source{Addr: addr, AS: negOut.PeerAS},
 				cfg: export.Config{Rules: rules, Options: opt}, sender: m.snd})
 		}
-		im := &importer{t: l.attrs, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
+		im := &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
 		for i := 0; i < len(us); i += 64 {
 			l.post(opRoutes{n: in, s: sIn, b: im.batch(us[i:min(i+64, len(us))])})
 		}

@@ -49,12 +49,13 @@ const (
 )
 
 type ribLoop struct {
-	d     *Daemon
-	attrs *rib.Table
-	opts  rib.Options
-	v4    *rib.LocRIB[rib.Prefix4]
-	v6    *rib.LocRIB[rib.Prefix6]
-	ops   chan any
+	d       *Daemon
+	attrs   *rib.Table
+	batches batchPool // routeBatches, recycled between the readers and the loop
+	opts    rib.Options
+	v4      *rib.LocRIB[rib.Prefix4]
+	v6      *rib.LocRIB[rib.Prefix6]
+	ops     chan any
 
 	local    rib.SourceID
 	localSet map[netip.Prefix]*rib.Attrs // what we originate, with its interned set
@@ -338,7 +339,10 @@ func (l *ribLoop) source(n *neighbor) *ribSource {
 // routes applies a neighbour's batch.
 func (l *ribLoop) routes(op opRoutes) {
 	b := op.b
-	defer b.release(l.attrs)
+	defer func() {
+		b.release(l.attrs)
+		l.batches.put(b)
+	}()
 	rs := l.source(op.n)
 	if rs.session != op.s {
 		return // the session ended before its batch got here
@@ -351,23 +355,23 @@ func (l *ribLoop) routes(op opRoutes) {
 	// The keys' index slots and entries are asked for ahead of their
 	// Updates (rib.LocRIB.Prefetch): a full table does not fit the cache.
 	const d = rib.PrefetchDistance
-	for i, r := range b.v4 {
+	for i := range b.v4 {
 		if j := i + d; j < len(b.v4) {
 			l.v4.Prefetch(b.v4[j].key)
 		}
 		if j := i + d/2; j < len(b.v4) {
 			l.v4.PrefetchEntry(b.v4[j].key)
 		}
-		l.apply4(rs, r)
+		l.apply4(rs, b, &b.v4[i])
 	}
-	for i, r := range b.v6 {
+	for i := range b.v6 {
 		if j := i + d; j < len(b.v6) {
 			l.v6.Prefetch(b.v6[j].key)
 		}
 		if j := i + d/2; j < len(b.v6) {
 			l.v6.PrefetchEntry(b.v6[j].key)
 		}
-		l.apply6(rs, r)
+		l.apply6(rs, b, &b.v6[i])
 	}
 	for _, f := range b.eor {
 		rs.eor[f] = true
@@ -379,17 +383,17 @@ func (l *ribLoop) routes(op opRoutes) {
 	l.publish(op.n, rs)
 }
 
-func (l *ribLoop) apply4(rs *ribSource, r route4) {
-	applyRoute(l, l.v4, rs, nlri.IPv4Unicast, r.key, r.id, r.attrs, r.reason)
-	if r.pre != nil || len(rs.pre) > 0 {
-		l.keepPre(rs, nlri.IPv4Unicast, r.key.Prefix(), r.id, r.attrs == nil, r.pre)
+func (l *ribLoop) apply4(rs *ribSource, b *routeBatch, r *route4) {
+	applyRoute(l, l.v4, rs, nlri.IPv4Unicast, r.key, r.id, b.attrs(r.set), r.reason)
+	if r.pre != 0 || len(rs.pre) > 0 {
+		l.keepPre(rs, nlri.IPv4Unicast, r.key.Prefix(), r.id, r.set == 0, b.attrs(r.pre))
 	}
 }
 
-func (l *ribLoop) apply6(rs *ribSource, r route6) {
-	applyRoute(l, l.v6, rs, nlri.IPv6Unicast, r.key, r.id, r.attrs, r.reason)
-	if r.pre != nil || len(rs.pre) > 0 {
-		l.keepPre(rs, nlri.IPv6Unicast, r.key.Prefix(), r.id, r.attrs == nil, r.pre)
+func (l *ribLoop) apply6(rs *ribSource, b *routeBatch, r *route6) {
+	applyRoute(l, l.v6, rs, nlri.IPv6Unicast, r.key, r.id, b.attrs(r.set), r.reason)
+	if r.pre != 0 || len(rs.pre) > 0 {
+		l.keepPre(rs, nlri.IPv6Unicast, r.key.Prefix(), r.id, r.set == 0, b.attrs(r.pre))
 	}
 }
 
