@@ -316,11 +316,13 @@ func CanonicalFlags(code iana.AttrCode) Flags {
 // Canonical appends l in a form that depends only on the attributes'
 // meaning, for hashing and comparing attribute sets: sorted by type code
 // (the first of equal codes first), each with canonical flags (the code's
-// Optional/Transitive bits; for an unknown attribute its received Optional,
-// Transitive and Partial bits) and the extended-length bit only when the
-// value needs it. The rib interns attribute sets by these octets, so two
-// lists that differ only in order, in the extended-length bit or in the
-// Partial bit of a known attribute share one interned set.
+// Optional/Transitive bits, plus the received Partial bit of an optional
+// transitive attribute, which must be passed on; for an unknown attribute
+// its received Optional, Transitive and Partial bits) and the
+// extended-length bit only when the value needs it. The rib interns
+// attribute sets by these octets, and keeps only them, so two lists that
+// differ only in order or in the extended-length bit share one interned
+// set, and what is kept is what is sent on.
 //
 // Canonical encodes everything in l, MP_REACH_NLRI and MP_UNREACH_NLRI
 // included; a caller interning the attributes of routes (rather than of an
@@ -346,6 +348,12 @@ func Canonical(b []byte, l List, opt Options) []byte {
 			f = u.F & (typeBits | FlagPartial)
 		} else {
 			f = CanonicalFlags(a.Code())
+			if f&typeBits == typeBits {
+				// Optional transitive: Partial says a speaker on the
+				// path did not know the attribute, and stays set on
+				// the way on (RFC 4271 §5), so it is part of the set.
+				f |= a.Flags() & FlagPartial
+			}
 		}
 		b = appendAttr(b, f, a, opt)
 	}

@@ -102,8 +102,8 @@ func TestMarkPartial(t *testing.T) {
 }
 
 func TestCanonical(t *testing.T) {
-	// The same attributes in another order, with the extended-length and
-	// Partial bits on a known attribute, give the same canonical octets.
+	// The same attributes in another order, with the extended-length bit
+	// on a known attribute, give the same canonical octets.
 	a := List{
 		withFlags(&Communities{Values: []uint32{1}}, FlagOptional|FlagTransitive|FlagPartial|FlagExtendedLength),
 		&Origin{Value: OriginIGP},
@@ -111,15 +111,20 @@ func TestCanonical(t *testing.T) {
 		path(seq(1)),
 	}
 	b := List{path(seq(1)), &Unknown{F: FlagOptional | FlagTransitive | FlagPartial, C: 99, Value: []byte{1}},
-		&Origin{Value: OriginIGP}, &Communities{Values: []uint32{1}}}
+		&Origin{Value: OriginIGP}, withFlags(&Communities{Values: []uint32{1}}, FlagOptional|FlagTransitive|FlagPartial)}
 	ca, cb := Canonical(nil, a, Options{AS4: true}), Canonical(nil, b, Options{AS4: true})
 	if !bytes.Equal(ca, cb) {
 		t.Fatalf("canonical forms differ:\n%x\n%x", ca, cb)
 	}
 	want := cat(raw(FlagTransitive, iana.AttrOrigin, 0), raw(FlagTransitive, iana.AttrASPath, 2, 1, 0, 0, 0, 1),
-		raw(FlagOptional|FlagTransitive, iana.AttrCommunities, 0, 0, 0, 1), raw(FlagOptional|FlagTransitive|FlagPartial, 99, 1))
+		raw(FlagOptional|FlagTransitive|FlagPartial, iana.AttrCommunities, 0, 0, 0, 1), raw(FlagOptional|FlagTransitive|FlagPartial, 99, 1))
 	if !bytes.Equal(ca, want) {
 		t.Fatalf("canonical\n got %x\nwant %x", ca, want)
+	}
+	// The Partial bit of a known optional transitive attribute is kept
+	// (RFC 4271 §5: it stays set when passed on).
+	if bytes.Equal(ca, Canonical(nil, List{path(seq(1)), b[1], &Origin{Value: OriginIGP}, &Communities{Values: []uint32{1}}}, Options{AS4: true})) {
+		t.Fatal("Partial bit of COMMUNITIES ignored")
 	}
 	// The Partial bit of an unknown attribute is part of its meaning.
 	b[1] = &Unknown{F: FlagOptional | FlagTransitive, C: 99, Value: []byte{1}}

@@ -1,0 +1,49 @@
+package rib
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/iana"
+	"github.com/godwit-bgp/godwit/wire/nlri"
+)
+
+// TestAttrsList checks that a set, which keeps only its encoding, decodes
+// to the attributes it was interned from: values, a link-local next hop's
+// zone kept out of the list, and the Partial bit of an optional
+// transitive attribute (RFC 4271 §5: it stays set when passed on).
+func TestAttrsList(t *testing.T) {
+	comm := &attr.Communities{Values: []uint32{65000<<16 | 1}}
+	comm.SetFlags(attr.FlagOptional | attr.FlagTransitive | attr.FlagPartial)
+	l := attr.List{
+		comm,
+		&attr.Origin{Value: attr.OriginEGP},
+		&attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{65001, 4200000000}}}},
+		&attr.MED{Value: 7},
+		attr.NewMPReach(nlri.IPv6Unicast, netip.MustParseAddr("fe80::1"), netip.Addr{}, nil),
+	}
+	tb := NewTable()
+	a, _ := tb.InternZone(l, nil, "eth0")
+	if a.NextHop != netip.MustParseAddr("fe80::1%eth0") {
+		t.Errorf("next hop %v, want fe80::1%%eth0", a.NextHop)
+	}
+	got := a.List()
+	if g, w := attr.Canonical(nil, got, attr.Options{AS4: true}), attr.Canonical(nil, l, attr.Options{AS4: true}); string(g) != string(w) {
+		t.Fatalf("List() = %x, interned from %x", g, w)
+	}
+	c, ok := got.Communities()
+	if !ok || c.Flags()&attr.FlagPartial == 0 {
+		t.Errorf("COMMUNITIES lost its Partial bit: %v", c)
+	}
+	// A list of its own each time: changing one leaves the set alone.
+	got[0] = &attr.Origin{Value: attr.OriginIncomplete}
+	if o, _ := a.List().Origin(); o.Value != attr.OriginEGP {
+		t.Error("List() shares its list between calls")
+	}
+	// Without Partial it is another set.
+	plain := append(attr.List{&attr.Communities{Values: comm.Values}}, l[1:]...)
+	if b, _ := tb.InternZone(plain, nil, "eth0"); b == a {
+		t.Error("a set with Partial COMMUNITIES and one without interned as one")
+	}
+}
