@@ -153,7 +153,10 @@ type outPath struct {
 
 // outSet is one attribute set as sent, shared by every prefix sent with it.
 type outSet struct {
-	list attr.List
+	// enc is the set encoded for the group's sessions, once: encoding a
+	// batch only copies it, and it costs about a tenth of the decoded
+	// list's memory (Snapshot decodes it again).
+	enc  *wire.Encoded
 	key  string // canonical encoding (dedup)
 	refs int
 	from []cacheKey // cache entries that resolve to it
@@ -612,10 +615,7 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 	g.canon = attr.Canonical(g.canon[:0], list, attr.Options{AS4: true})
 	i, ok := g.byKey[string(g.canon)]
 	if !ok {
-		// Transform leaves room to add attributes; a set may live as
-		// long as the session, so it keeps an exact copy (one
-		// allocation per new set, not per prefix).
-		s := outSet{list: slices.Clone(list), key: string(g.canon)}
+		s := outSet{enc: wire.EncodeAttrs(list, g.cfg.Options), key: string(g.canon)}
 		if n := len(g.free); n > 0 {
 			i = g.free[n-1]
 			g.free = g.free[:n-1]
@@ -692,7 +692,7 @@ func (g *Group) encode() [][]byte {
 	for _, a := range g.sorted {
 		if a.set != cur {
 			cur = a.set
-			pk.SetAttrs(g.sets[cur].list)
+			pk.SetEncoded(g.sets[cur].enc)
 		}
 		_ = pk.Announce(nlri.Prefix{Prefix: a.pfx, PathID: a.id})
 	}
@@ -728,7 +728,7 @@ func (g *Group) dump(ctx context.Context, m *Member, fam *nlri.Family, eor bool)
 		})
 	}
 	for set, ps := range bySet {
-		pk.SetAttrs(g.sets[set].list)
+		pk.SetEncoded(g.sets[set].enc)
 		for _, p := range ps {
 			_ = pk.Announce(nlri.Prefix{Prefix: p.pfx, PathID: p.id})
 		}
@@ -804,12 +804,20 @@ type Advertised struct {
 func (g *Group) Snapshot(ctx context.Context, fam nlri.Family, pfx netip.Prefix) ([]Advertised, bool) {
 	var out []Advertised
 	ok := g.Query(ctx, func() {
+		lists := map[uint32]attr.List{} // decoded once per set
 		add := func(f nlri.Family, p netip.Prefix, ps []outPath) {
 			if (fam != nlri.Family{} && f != fam) || (pfx.IsValid() && p != pfx) {
 				return
 			}
 			for _, x := range ps {
-				out = append(out, Advertised{Family: f, Prefix: p, PathID: x.id, Attrs: g.sets[x.set].list})
+				l, ok := lists[x.set]
+				if !ok {
+					// Our own encoding: it decodes (a failure would
+					// show as a set without attributes).
+					l, _ = g.sets[x.set].enc.List(g.cfg.Options)
+					lists[x.set] = l
+				}
+				out = append(out, Advertised{Family: f, Prefix: p, PathID: x.id, Attrs: l})
 			}
 		}
 		g.out4.each(func(k rib.Prefix4, ps []outPath) { add(nlri.IPv4Unicast, k.Prefix(), ps) })
