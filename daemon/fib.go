@@ -67,7 +67,7 @@ type kernelFIB struct {
 	deferral time.Duration
 
 	mu         sync.Mutex
-	batches    [][]export.Change
+	batches    []fibBatch
 	nhChanged  bool // forget the resolved gateways before the next batch
 	convergeRq bool // call Converged after the queued batches are applied
 	wake       chan struct{}
@@ -224,9 +224,16 @@ func (k *kernelFIB) NextHopsChanged(addrs []netip.Addr) {
 
 // changes queues a batch of the RIB loop's changes (the loop calls it from
 // flush; the batch is immutable and shared with the update groups).
-func (k *kernelFIB) changes(batch []export.Change) {
+// fibBatch is a batch of changes the writer has yet to fold, and what
+// gives it back to the RIB loop.
+type fibBatch struct {
+	changes []export.Change
+	done    func()
+}
+
+func (k *kernelFIB) changes(batch []export.Change, done func()) {
 	k.mu.Lock()
-	k.batches = append(k.batches, batch)
+	k.batches = append(k.batches, fibBatch{batch, done})
 	k.mu.Unlock()
 	select {
 	case k.wake <- struct{}{}:
@@ -267,9 +274,10 @@ func (k *kernelFIB) write(ctx context.Context) {
 			clear(k.gws)
 		}
 		for _, b := range batches {
-			for i := range b {
-				k.fold(&b[i])
+			for i := range b.changes {
+				k.fold(&b.changes[i])
 			}
+			b.done()
 		}
 		k.writing.Lock()
 		if k.stopped.Load() {

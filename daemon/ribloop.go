@@ -29,6 +29,8 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/godwit-bgp/godwit/config"
@@ -70,6 +72,10 @@ type ribLoop struct {
 	// restart until the RIB has converged (RFC 4724 §4.1: selection
 	// deferral), so that peers get the whole table, not a partial one.
 	deferring bool
+
+	// changePool recycles the batches of changes flush hands out
+	// (changeBatch).
+	changePool sync.Pool
 
 	ctx context.Context
 }
@@ -929,8 +935,7 @@ func (l *ribLoop) flush() {
 	if l.v4.Pending()+l.v6.Pending() == 0 {
 		return
 	}
-	n := l.v4.Pending() + l.v6.Pending()
-	b := &changeBuilder{all: l.trackAll, changes: make([]export.Change, 0, n), offs: make([]int, 0, n), sels: make([]export.Sel, 0, n)}
+	b := l.newChangeBatch(l.v4.Pending() + l.v6.Pending())
 	l.v4.DrainAll(func(k rib.Prefix4, slot uint32, ps []*rib.Path, nsel int) {
 		b.add(export.Change{Family: nlri.IPv4Unicast, P4: k, Slot: slot, NSel: nsel}, ps)
 	})
@@ -938,13 +943,22 @@ func (l *ribLoop) flush() {
 		b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, Slot: slot, NSel: nsel}, ps)
 	})
 	batch := b.done()
-	if k := l.d.fib.Load(); k != nil && !k.dryRun {
+	k := l.d.fib.Load()
+	if k != nil && k.dryRun {
 		// With --no-fib no desired state is kept: it would cost the
 		// memory of a second table for routes that are never written.
-		k.changes(batch)
+		k = nil
+	}
+	refs := 1 + len(l.groups) // ours, released below
+	if k != nil {
+		refs++
+	}
+	b.refs.Store(int32(refs))
+	if k != nil {
+		k.changes(batch, b.release)
 	}
 	for _, gs := range l.groups {
-		gs.g.Changes(l.ctx, batch)
+		gs.g.ChangesShared(l.ctx, batch, b.release)
 	}
 	if len(l.feeds) > 0 {
 		ps := make([]netip.Prefix, len(batch))
@@ -955,7 +969,50 @@ func (l *ribLoop) flush() {
 			f.add(ps)
 		}
 	}
+	b.release()
 	l.d.notify()
+}
+
+// changeBatch is one flush's changes, shared by the update groups and the
+// FIB writer, each of which releases it when done; the last release puts
+// it back in the loop's pool. A full-table load then reuses a few batches
+// instead of allocating one per round (about 100 bytes per prefix, which
+// made most of the collector's work).
+type changeBatch struct {
+	changeBuilder
+	refs atomic.Int32
+	pool *sync.Pool
+}
+
+// maxPooledChanges bounds the batches kept for reuse: the one that
+// withdraws a whole table when a session drops is not kept for life.
+const maxPooledChanges = 1 << 16
+
+// newChangeBatch returns a batch with room for n changes (of one path
+// each): a full-table load fills its batches in one allocation each.
+func (l *ribLoop) newChangeBatch(n int) *changeBatch {
+	b, ok := l.changePool.Get().(*changeBatch)
+	if !ok {
+		b = &changeBatch{pool: &l.changePool}
+	}
+	b.all = l.trackAll
+	b.changes = slices.Grow(b.changes, n)
+	b.sels = slices.Grow(b.sels, n)
+	b.offs = slices.Grow(b.offs, n)
+	return b
+}
+
+// release drops one consumer's hold; the last recycles the batch.
+func (b *changeBatch) release() {
+	if b.refs.Add(-1) != 0 {
+		return
+	}
+	if cap(b.changes) > maxPooledChanges || cap(b.sels) > maxPooledChanges {
+		return
+	}
+	clear(b.sels) // no attribute sets kept alive from the pool
+	b.changes, b.sels, b.offs = b.changes[:0], b.sels[:0], b.offs[:0]
+	b.pool.Put(b)
 }
 
 // setOptions changes the decision process (BGPConfiguration's maxPaths,

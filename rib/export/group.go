@@ -204,13 +204,14 @@ type Group struct {
 	count4, count6 atomic.Int64
 
 	// Scratch, reused by every batch.
-	ann    []pend
-	wd     []pend
-	sorted []pend // ann by out set (encode)
-	cnt    []int
-	canon  []byte
-	want   []outPath
-	pk     *wire.Packer
+	ann     []pend
+	wd      []pend
+	sorted  []pend // ann by out set (encode)
+	cnt     []int
+	canon   []byte
+	scratch attr.Scratch // Transform's decoding of the interned sets
+	want    []outPath
+	pk      *wire.Packer
 }
 
 type pend struct {
@@ -315,6 +316,7 @@ func holdOne[K rib.Key](g *Group, held map[K]Change, t *adjOut[K], k K, c Change
 		// for its slot.
 		g.moved = append(g.moved, Change{Family: old.Family, P4: old.P4, P6: old.P6, Slot: old.Slot})
 	}
+	c.Paths = slices.Clone(c.Paths) // the batch may be reused once handled
 	held[k] = c
 }
 
@@ -376,6 +378,25 @@ func (g *Group) post(ctx context.Context, m any) bool {
 // behind.
 func (g *Group) Changes(ctx context.Context, batch []Change) bool { return g.post(ctx, batch) }
 
+// ChangesShared is Changes for a batch the caller shares with other
+// consumers and reuses: the group calls done once it no longer reads the
+// batch (also when the batch never reaches it: ChangesShared returns
+// false then, after calling done). Whatever the group keeps of a change
+// (MRAI holds changes back) it copies.
+func (g *Group) ChangesShared(ctx context.Context, batch []Change, done func()) bool {
+	if g.post(ctx, sharedBatch{batch, done}) {
+		return true
+	}
+	done()
+	return false
+}
+
+// sharedBatch is a batch given with ChangesShared.
+type sharedBatch struct {
+	changes []Change
+	done    func()
+}
+
 // Join adds a member. The group sends it the whole Adj-RIB-Out and
 // End-of-RIB. A member that joins with initial set, before the group's
 // fill from the Loc-RIB, gets that fill as it comes and End-of-RIB at
@@ -424,6 +445,13 @@ func (g *Group) handle(ctx context.Context, m any) {
 		} else {
 			g.apply(ctx, m)
 		}
+	case sharedBatch:
+		if g.cfg.MRAI > 0 {
+			g.hold(ctx, m.changes)
+		} else {
+			g.apply(ctx, m.changes)
+		}
+		m.done()
 	case joinMsg:
 		g.members = append(g.members, m.m)
 		switch {
@@ -602,7 +630,9 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 			return 0, false
 		}
 	}
-	list, ok := g.cfg.Rules.Transform(fam, pfx, p.Src, p.Attrs, g.cfg.Options.AS4)
+	// The list is encoded (and hashed) below, before the next Transform
+	// reuses the scratch.
+	list, ok := g.cfg.Rules.Transform(fam, pfx, p.Src, p.Attrs, g.cfg.Options.AS4, &g.scratch)
 	if !ok {
 		if cacheable {
 			if len(g.rejected) >= maxRejected {
