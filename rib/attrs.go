@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/godwit-bgp/godwit/wire/attr"
+	"github.com/godwit-bgp/godwit/wire/fault"
 )
 
 // Attrs is one interned attribute set. It is immutable once interned and
@@ -48,8 +49,18 @@ func (a *Attrs) Key() string { return a.key }
 // keeps only its encoding because decoded attributes cost four times as
 // much memory (about 700 bytes for a usual set against 40 to 60), and a
 // full table holds hundreds of thousands of sets.
-func (a *Attrs) List() attr.List {
-	l, errs := attr.Decode([]byte(a.key[:a.wireLen]), attr.Options{AS4: true})
+func (a *Attrs) List() attr.List { return a.ListScratch(nil) }
+
+// ListScratch is List decoded into s (attr.DecodeScratch), valid until s
+// is used again; nil s is List.
+func (a *Attrs) ListScratch(s *attr.Scratch) attr.List {
+	var l attr.List
+	var errs []*fault.Error
+	if s == nil {
+		l, errs = attr.Decode([]byte(a.key[:a.wireLen]), attr.Options{AS4: true})
+	} else {
+		l, errs = attr.DecodeScratch([]byte(a.key[:a.wireLen]), attr.Options{AS4: true}, s)
+	}
 	if len(errs) > 0 {
 		// The encoding is our own, made by attr.Canonical from a list
 		// that decoded or was built in code; failing to read it back

@@ -935,7 +935,7 @@ func TestGroupSnapshot(t *testing.T) {
 		announce("10.0.2.0/24", Sel{Attrs: h.intern(origin(), seq(), nh("0.0.0.0"), comms(attr.CommunityNoExport)), Src: srcLocal}),
 	)
 	attrsOf := func(s Sel, fam nlri.Family) []string {
-		l, ok := ebgp4.Transform(fam, netip.Prefix{}, s.Src, s.Attrs, true)
+		l, ok := ebgp4.Transform(fam, netip.Prefix{}, s.Src, s.Attrs, true, nil)
 		if !ok {
 			t.Fatal("test bug: path not sent")
 		}

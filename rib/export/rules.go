@@ -130,7 +130,9 @@ func (r *Rules) allowed(src *rib.Source, l attr.List) bool {
 
 // Transform returns the attributes a path is sent with, or false when it
 // is not sent. fam is the path's family and pfx its prefix (for the
-// policy); a is the path's interned set, which is never modified.
+// policy); a is the path's interned set, which is never modified. With
+// s, the list returned may hold attributes decoded into s (valid until s
+// is used again): encode it or copy what is kept before the next call.
 //
 // Towards eBGP (RFC 4271 §5.1): our AS prepended to AS_PATH; the next hop
 // set to our address; LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST removed;
@@ -146,8 +148,8 @@ func (r *Rules) allowed(src *rib.Source, l attr.List) bool {
 // split into the 2-octet form plus AS4_PATH / AS4_AGGREGATOR for a peer
 // without 4-octet AS numbers (RFC 6793 §4.2.2), which the Packer's options
 // do when they encode.
-func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a *rib.Attrs, as4 bool) (attr.List, bool) {
-	received := a.List() // decoded once: the set keeps only its encoding
+func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a *rib.Attrs, as4 bool, s *attr.Scratch) (attr.List, bool) {
+	received := a.ListScratch(s) // decoded once: the set keeps only its encoding
 	if !r.allowed(src, received) {
 		return nil, false
 	}

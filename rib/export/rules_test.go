@@ -551,7 +551,7 @@ func TestTransform(t *testing.T) {
 			a, _ := rib.NewTable().Intern(tc.in, nil)
 			key := a.Key()
 
-			got, ok := tc.rules.Transform(fam, pfx, tc.src, a, !tc.twoOctet)
+			got, ok := tc.rules.Transform(fam, pfx, tc.src, a, !tc.twoOctet, nil)
 
 			if ok == tc.refused {
 				t.Fatalf("Transform sent = %v, want %v; attributes %q", ok, !tc.refused, render(got))
@@ -612,7 +612,7 @@ func TestTransformPolicyNextHop(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Rules{LocalAS: 65001, IBGP: tc.ibgp, NextHop4: netip.MustParseAddr("192.0.2.1"), Policy: &fakePolicy{nh: tc.nh}}
-			out, ok := r.Transform(nlri.IPv4Unicast, netip.MustParsePrefix("10.0.0.0/24"), ebgpSrc, a, true)
+			out, ok := r.Transform(nlri.IPv4Unicast, netip.MustParsePrefix("10.0.0.0/24"), ebgpSrc, a, true, nil)
 			if !ok {
 				t.Fatal("refused")
 			}

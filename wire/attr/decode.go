@@ -237,9 +237,29 @@ func Decode(b []byte, opt Options) (List, []*fault.Error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
+	return decodeInto(b, opt, new(block))
+}
+
+// Scratch is memory DecodeScratch reuses from one call to the next.
+type Scratch struct{ blk block }
+
+// DecodeScratch is Decode into s's memory: the list and the attributes it
+// can hold (the common ones, as Decode's one allocation does) are valid
+// until the next DecodeScratch with s, so it allocates nothing for a
+// usual set. It is for callers that only read the attributes, or encode
+// them, before decoding the next set (an update group turning interned
+// sets into the sets it sends).
+func DecodeScratch(b []byte, opt Options, s *Scratch) (List, []*fault.Error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	s.blk = block{}
+	return decodeInto(b, opt, &s.blk)
+}
+
+func decodeInto(b []byte, opt Options, blk *block) (List, []*fault.Error) {
 	// The decoder lives in the block: passing it to the decoders through
 	// the table's function values would move a stack decoder to the heap.
-	blk := new(block)
 	d := &blk.dec
 	*d = decoder{opt: opt, blk: blk}
 	l := List(blk.list[:0])
