@@ -46,7 +46,7 @@ import (
 // full-table load instead of after it.
 const (
 	maxRound   = 256
-	maxPending = 1 << 14
+	maxPending = 1 << 12
 	walkChunk  = 1 << 14
 )
 
