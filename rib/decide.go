@@ -123,9 +123,11 @@ func (s Step) String() string {
 	return "unknown"
 }
 
-func localPref(p *Path) uint32 {
-	if p.Attrs.HasLocalPref {
-		return p.Attrs.LocalPref
+func localPref(p *Path) uint32 { return p.Attrs.localPref() }
+
+func (a *Attrs) localPref() uint32 {
+	if a.HasLocalPref {
+		return a.LocalPref
 	}
 	return DefaultLocalPref
 }
@@ -230,6 +232,36 @@ func (o *Options) compareEqualCost(a, b *Path, withMED bool) (int, Step) {
 		return c, StepIGPCost
 	}
 	return 0, StepNone
+}
+
+// eliminatedEarly reports whether a path with attributes a (from a local
+// source when aLocal, with an unresolvable next hop when aUnres) loses to
+// the best path b at a step before MED: next hop resolvable, LLGR stale,
+// LOCAL_PREF, locally originated, AS_PATH length, ORIGIN, the steps of
+// compareEqualCost and Compare that compare each path on its own and so
+// order all paths the same way whatever the others are. Such a path is
+// eliminated before any step that depends on which other paths are there
+// (MED within a neighbouring AS, deterministic MED's groups), and is not
+// equal-cost with b: adding, changing or removing it leaves the best path
+// and the multipath set as they are. LocRIB uses it to skip the decision
+// process for the many paths of a prefix that cannot win.
+func eliminatedEarly(a, b *Attrs, aLocal, bLocal, aUnres, bUnres bool) bool {
+	if aUnres != bUnres {
+		return aUnres
+	}
+	if a.LLGRStale != b.LLGRStale {
+		return a.LLGRStale
+	}
+	if la, lb := a.localPref(), b.localPref(); la != lb {
+		return la < lb
+	}
+	if aLocal != bLocal {
+		return bLocal
+	}
+	if a.ASPathLen != b.ASPathLen {
+		return a.ASPathLen > b.ASPathLen
+	}
+	return a.Origin > b.Origin
 }
 
 // compareTieBreak runs steps 9 to 12 and the path identifier.

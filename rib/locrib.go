@@ -355,10 +355,26 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 			p.seqHi &^= staleBit
 			return nil
 		}
-		r.savePrev(e)
+		unselected := i >= int(e.nsel)
 		old := p.set
-		p.set = r.acquire(a)
-		p.setSeq(r.nextSeq())
+		if unselected && r.losesEarly(e, run, old, src) {
+			// It could not win before; if it cannot now either, the
+			// selection stands.
+			set := r.acquire(a)
+			if r.losesEarly(e, run, set, src) {
+				p.set = set
+				p.setSeq(r.nextSeq())
+				r.releaseSet(old)
+				r.changedUnselected(ei)
+				return nil
+			}
+			r.savePrev(e)
+			p.set = set
+		} else {
+			r.savePrev(e)
+			p.set = r.acquire(a)
+		}
+		p.setSeq(r.nextSeq()) // clears the stale mark too
 		r.reselect(ei)
 		r.releaseSet(old)
 		return nil
@@ -371,12 +387,40 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 		// hand out would file the path under another source.
 		panic(fmt.Sprintf("rib: Update from unregistered source %d", src))
 	}
-	r.savePrev(e)
 	p := pathRec{set: r.acquire(a), src: uint16(src), pathID: pathID}
 	p.setSeq(r.nextSeq())
+	if r.losesEarly(e, run, p.set, src) {
+		// One more path that cannot win (most of ten peers' paths to a
+		// prefix): appended behind the selection, which stands.
+		r.appendRec(ei, p)
+		r.changedUnselected(ei)
+		return nil
+	}
+	r.savePrev(e)
 	r.appendRec(ei, p)
 	r.reselect(ei)
 	return nil
+}
+
+// losesEarly reports whether a path with set loses to e's best path at a
+// step that leaves the selection as it is (eliminatedEarly); false when e
+// has no best path.
+func (r *LocRIB[K]) losesEarly(e *entry[K], run []pathRec, set uint32, src SourceID) bool {
+	if e.nsel == 0 {
+		return false
+	}
+	best := &run[0]
+	unres, _ := r.resolution(set)
+	bestUnres, _ := r.resolution(best.set)
+	return eliminatedEarly(r.sets[set].a, r.sets[best.set].a, r.sources[src].Local, r.sources[best.src].Local, unres, bestUnres)
+}
+
+// changedUnselected notes a change of a path outside the selection: only
+// consumers of every path (TrackAll) hear of it.
+func (r *LocRIB[K]) changedUnselected(ei uint32) {
+	if r.trackAll {
+		r.markDirty(ei)
+	}
 }
 
 // nextSeq counts one more arrival and returns its sequence. At maxSeq it
