@@ -935,13 +935,30 @@ func (l *ribLoop) flush() {
 	if l.v4.Pending()+l.v6.Pending() == 0 {
 		return
 	}
-	b := l.newChangeBatch(l.v4.Pending() + l.v6.Pending())
-	l.v4.DrainAll(func(k rib.Prefix4, slot uint32, ps []*rib.Path, nsel int) {
+	// In chunks of maxBatch: a session that goes down takes a whole
+	// table with it, and one batch for all of it would hold a change per
+	// prefix at once; the groups' bounded queues pace the chunks.
+	for l.v4.Pending()+l.v6.Pending() > 0 {
+		l.flushChunk(min(l.v4.Pending()+l.v6.Pending(), maxBatch))
+	}
+	l.d.notify()
+}
+
+// maxBatch bounds the changes of one batch (see flush).
+const maxBatch = 1 << 14
+
+// flushChunk drains up to n changes, the IPv4 table's first, into one
+// batch for the groups, the FIB writer and the route watchers.
+func (l *ribLoop) flushChunk(n int) {
+	b := l.newChangeBatch(n)
+	left := l.v4.DrainSome(n, func(k rib.Prefix4, slot uint32, ps []*rib.Path, nsel int) {
 		b.add(export.Change{Family: nlri.IPv4Unicast, P4: k, Slot: slot, NSel: nsel}, ps)
 	})
-	l.v6.DrainAll(func(k rib.Prefix6, slot uint32, ps []*rib.Path, nsel int) {
-		b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, Slot: slot, NSel: nsel}, ps)
-	})
+	if left == 0 {
+		l.v6.DrainSome(n-len(b.changes), func(k rib.Prefix6, slot uint32, ps []*rib.Path, nsel int) {
+			b.add(export.Change{Family: nlri.IPv6Unicast, P6: k, Slot: slot, NSel: nsel}, ps)
+		})
+	}
 	batch := b.done()
 	k := l.d.fib.Load()
 	if k != nil && k.dryRun {
@@ -970,7 +987,6 @@ func (l *ribLoop) flush() {
 		}
 	}
 	b.release()
-	l.d.notify()
 }
 
 // changeBatch is one flush's changes, shared by the update groups and the

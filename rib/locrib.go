@@ -652,7 +652,17 @@ func (r *LocRIB[K]) Walk(from uint32, max int, fn func(key K, slot uint32, paths
 // An owner that drains with Drain instead gets no slots; there a report
 // without a best path ends the slot's use in the same way.
 func (r *LocRIB[K]) DrainAll(fn func(key K, slot uint32, paths []*Path, nsel int)) {
-	for _, ei := range r.dirty {
+	r.DrainSome(len(r.dirty), fn)
+}
+
+// DrainSome is DrainAll for at most max prefixes, the ones that changed
+// first; the others wait for the next call. It returns how many still
+// wait. A consumer that turns each report into memory (a batch of
+// changes) drains a table that a session's loss emptied all at once in
+// chunks, instead of holding a change for every prefix of it at once.
+func (r *LocRIB[K]) DrainSome(max int, fn func(key K, slot uint32, paths []*Path, nsel int)) (left int) {
+	n := min(max, len(r.dirty))
+	for _, ei := range r.dirty[:n] {
 		e := r.entries.At(ei)
 		e.cls &^= entryDirty
 		if e.n == 0 {
@@ -663,7 +673,14 @@ func (r *LocRIB[K]) DrainAll(fn func(key K, slot uint32, paths []*Path, nsel int
 		e.cls |= entryShown
 		fn(e.key, ei, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
 	}
+	if n < len(r.dirty) {
+		// The rest move to the front (a copy of what is left, once per
+		// chunk: cheap next to reporting them).
+		r.dirty = r.dirty[:copy(r.dirty, r.dirty[n:])]
+		return len(r.dirty)
+	}
 	r.afterDrain()
+	return 0
 }
 
 // Seq is the arrival number the table gave its latest path (Path.Seq of

@@ -869,3 +869,39 @@ func TestReplaceStaleFreesEntry(t *testing.T) {
 	}
 	f.done()
 }
+
+// TestDrainSome drains a table in chunks: every change is reported once,
+// in the order of the changes, whatever the chunk size, and withdrawn
+// prefixes free their slots only when reported.
+func TestDrainSome(t *testing.T) {
+	f := newFixture(t, NewOptions())
+	a := f.attrs(65001, 100, -1)
+	const n = 1000
+	keys := make([]Prefix4, n)
+	for i := range keys {
+		keys[i] = MakePrefix4(0x0a000000|uint32(i)<<8, 24)
+		if err := f.r.Update(f.src["A"], 0, keys[i], a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.r.DrainAll(func(Prefix4, uint32, []*Path, int) {})
+	f.r.WithdrawSource(f.src["A"])
+	var got []Prefix4
+	for _, chunk := range []int{1, 7, 100, 0, 1000} {
+		left := f.r.DrainSome(chunk, func(k Prefix4, _ uint32, ps []*Path, _ int) {
+			if len(ps) != 0 {
+				t.Fatalf("%s reported with %d paths after its withdrawal", k, len(ps))
+			}
+			got = append(got, k)
+		})
+		if left != n-len(got) || f.r.Pending() != left {
+			t.Fatalf("after a chunk of %d: %d left, Pending %d, want %d", chunk, left, f.r.Pending(), n-len(got))
+		}
+	}
+	if !slices.Equal(got, keys) {
+		t.Fatalf("reported %d prefixes, not the %d withdrawn in order", len(got), n)
+	}
+	if f.r.Len() != 0 {
+		t.Fatalf("Len %d after every withdrawal was reported", f.r.Len())
+	}
+}
