@@ -200,6 +200,8 @@ type Group struct {
 	lastKey   cacheKey // the last cache hit (see outSet)
 	lastSet   uint32
 	lastOK    bool
+	lastRej   cacheKey // the last refusal found (rejected)
+	lastRejOK bool
 
 	count4, count6 atomic.Int64
 
@@ -621,12 +623,16 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 			g.sets[g.lastSet].refs++
 			return g.lastSet, true
 		}
+		if g.lastRejOK && g.lastRej == ck {
+			return 0, false // the same for refusals (a group that sends none of a peer's routes)
+		}
 		if i, ok := g.cache[ck]; ok {
 			g.lastKey, g.lastSet, g.lastOK = ck, i, true
 			g.sets[i].refs++
 			return i, true
 		}
 		if _, ok := g.rejected[ck]; ok {
+			g.lastRej, g.lastRejOK = ck, true
 			return 0, false
 		}
 	}
@@ -639,6 +645,7 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 				clear(g.rejected) // it only saves work; keep it bounded
 			}
 			g.rejected[ck] = struct{}{}
+			g.lastRej, g.lastRejOK = ck, true
 		}
 		return 0, false
 	}
