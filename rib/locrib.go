@@ -342,7 +342,7 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 	slot, ei, ok := r.idx.find(key, &r.entries)
 	if !ok {
 		ei = r.newEntry(key)
-		r.idx.insertAt(slot, ei, key)
+		r.idx.insertAt(slot, ei, key, &r.entries)
 	}
 	e := r.entries.At(ei)
 	run := r.recs.run(e.off, int(e.n))
@@ -442,12 +442,12 @@ func (r *LocRIB[K]) nextSeq() uint64 {
 // PrefetchDistance keys ahead of its Updates and PrefetchEntry half as
 // far ahead: by then the slot has arrived, so the entry it names can be
 // asked for.
-func (r *LocRIB[K]) Prefetch(key K) { prefetch.Line(unsafe.Pointer(r.idx.homeSlot(key))) }
+func (r *LocRIB[K]) Prefetch(key K) { prefetch.Line(r.idx.homeSlot(key)) }
 
 // PrefetchEntry: see Prefetch.
 func (r *LocRIB[K]) PrefetchEntry(key K) {
-	if s := *r.idx.homeSlot(key); s != 0 && uint32(s)-1 < uint32(r.entries.Len()) {
-		prefetch.Line(unsafe.Pointer(r.entries.At(uint32(s) - 1)))
+	if ei, ok := r.idx.homeEntry(key); ok && ei < uint32(r.entries.Len()) {
+		prefetch.Line(unsafe.Pointer(r.entries.At(ei)))
 	}
 }
 
@@ -919,7 +919,7 @@ func (r *LocRIB[K]) newEntry(key K) uint32 {
 func (r *LocRIB[K]) freeEntry(ei uint32) {
 	e := r.entries.At(ei)
 	if slot, _, ok := r.idx.find(e.key, &r.entries); ok {
-		r.idx.remove(slot)
+		r.idx.remove(slot, &r.entries)
 	}
 	r.recs.release(e.off, e.cls&clsMask)
 	*e = entry[K]{off: r.freeEnt, cls: entryFree}

@@ -812,8 +812,8 @@ func TestClose(t *testing.T) {
 		f.update("A", 0, k.String(), a)
 		f.update("B", 0, k.String(), a)
 	}
-	idx, recs := f.r.idx.block, slices.Clone(f.r.recs.blocks)
-	own := int64(len(f.r.idx.slots)*8) + f.r.entries.Bytes() + int64(len(recs)*offheap.PageLen*16)
+	idx, recs := f.r.idx.b32, slices.Clone(f.r.recs.blocks)
+	own := f.r.idx.bytes() + f.r.entries.Bytes() + int64(len(recs)*offheap.PageLen*16)
 	before := offheap.Mapped() // other tests' tables may be unmapped meanwhile: only ever less
 	f.r.Close()
 	f.r.Close()
@@ -903,5 +903,71 @@ func TestDrainSome(t *testing.T) {
 	}
 	if f.r.Len() != 0 {
 		t.Fatalf("Len %d after every withdrawal was reported", f.r.Len())
+	}
+}
+
+// TestIndexWidens runs a table through the switch from 4-byte to 8-byte
+// index slots (at a lowered limit) with inserts and withdrawals on both
+// sides of it, checking every key against a model.
+func TestIndexWidens(t *testing.T) {
+	defer func(l uint32) { narrowLimit = l }(narrowLimit)
+	narrowLimit = 700
+	f := newFixture(t, NewOptions())
+	a := f.attrs(65001, 100, -1)
+	keys := benchKeys(3000)
+	in := map[Prefix4]bool{}
+	rng := rand.New(rand.NewPCG(7, 11))
+	check := func(when string) {
+		for _, k := range keys {
+			ps, _ := f.r.Lookup(k)
+			if (len(ps) > 0) != in[k] {
+				t.Fatalf("%s: %s in the table %v, in the model %v", when, k, len(ps) > 0, in[k])
+			}
+		}
+		if f.r.Len() != len(in) {
+			t.Fatalf("%s: Len %d, model %d", when, f.r.Len(), len(in))
+		}
+	}
+	for i, k := range keys[:600] {
+		if err := f.r.Update(f.src["A"], 0, k, a); err != nil {
+			t.Fatal(err)
+		}
+		in[k] = true
+		if i%50 == 0 {
+			k := keys[rng.IntN(i+1)]
+			f.r.Withdraw(f.src["A"], 0, k)
+			delete(in, k)
+		}
+	}
+	f.r.DrainAll(func(Prefix4, uint32, []*Path, int) {})
+	check("narrow")
+	if f.r.idx.wide {
+		t.Fatal("widened early")
+	}
+	for i, k := range keys[600:] {
+		if err := f.r.Update(f.src["A"], 0, k, a); err != nil {
+			t.Fatal(err)
+		}
+		in[k] = true
+		if i%3 == 0 {
+			k := keys[rng.IntN(len(keys))]
+			f.r.Withdraw(f.src["A"], 0, k)
+			delete(in, k)
+			f.r.DrainAll(func(Prefix4, uint32, []*Path, int) {})
+		}
+	}
+	f.r.DrainAll(func(Prefix4, uint32, []*Path, int) {})
+	if !f.r.idx.wide {
+		t.Fatal("did not widen past the limit")
+	}
+	check("wide")
+	for _, k := range keys {
+		f.r.Withdraw(f.src["A"], 0, k)
+		delete(in, k)
+	}
+	f.r.DrainAll(func(Prefix4, uint32, []*Path, int) {})
+	check("empty")
+	if f.r.idx.count != 0 {
+		t.Fatalf("index holds %d keys after every withdrawal", f.r.idx.count)
 	}
 }
