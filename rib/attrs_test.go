@@ -3,6 +3,7 @@ package rib
 import (
 	"net/netip"
 	"testing"
+	"unsafe"
 
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/iana"
@@ -45,5 +46,14 @@ func TestAttrsList(t *testing.T) {
 	plain := append(attr.List{&attr.Communities{Values: comm.Values}}, l[1:]...)
 	if b, _ := tb.InternZone(plain, nil, "eth0"); b == a {
 		t.Error("a set with Partial COMMUNITIES and one without interned as one")
+	}
+}
+
+// TestAttrsSize pins the size of a set: a full table has hundreds of
+// thousands of them, and a field added carelessly moves it to the next
+// size class.
+func TestAttrsSize(t *testing.T) {
+	if n := unsafe.Sizeof(Attrs{}); n != 96 {
+		t.Errorf("Attrs is %d bytes, want 96", n)
 	}
 }
