@@ -502,6 +502,7 @@ func TestMetrics(t *testing.T) {
 		`godwit_config_reloads_total{result="success"} 1`,
 		`godwit_peer_state_transitions_total{from="OpenConfirm",to="Established"} 1`,
 		`go_goroutines`,
+		`godwit_table_memory_bytes`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %s", want)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/godwit-bgp/godwit/internal/offheap"
 	"github.com/godwit-bgp/godwit/peer"
 	"github.com/godwit-bgp/godwit/wire/fault"
 	"github.com/godwit-bgp/godwit/wire/iana"
@@ -48,6 +49,11 @@ func newMetrics(d *Daemon) *metrics {
 		ConstLabels: prometheus.Labels{"version": d.opt.Version},
 	})
 	build.Set(1)
+	tables := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "godwit", Name: "table_memory_bytes",
+		Help: "Memory mapped for the route tables outside the Go heap (Loc-RIB index, entries and paths, Adj-RIB-Outs): the go_memstats series do not count it; process_resident_memory_bytes does.",
+	}, func() float64 { return float64(offheap.Mapped()) })
+	m.reg.MustRegister(tables)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
