@@ -29,7 +29,8 @@
 //   - run.go: one run (a fresh namespace, the target, the sessions, the
 //     measurement) and the runner that interleaves targets over
 //     repetitions; proc.go reads CPU and peak RSS of every process in the
-//     run's namespace; selfcheck.go measures the test peers alone;
+//     run's namespace; idle.go samples the target at rest after a run
+//     (--idle); selfcheck.go measures the test peers alone;
 //     report.go turns runs into medians, ranges, ratios, a text table and
 //     JSON.
 //

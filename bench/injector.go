@@ -86,6 +86,8 @@ func (in *Injector) read() {
 					in.withdrawals.Add(1)
 				}
 			}
+		case iana.MsgKeepalive:
+			in.s.keepalivesIn.Add(1)
 		case iana.MsgNotification:
 			err := notificationError(msg[wire.HeaderLen:])
 			in.readErr.Store(&err)
@@ -103,7 +105,7 @@ func (in *Injector) Err() error {
 	if p := in.readErr.Load(); p != nil && !closedByUs(*p) {
 		return *p
 	}
-	return nil
+	return in.s.err()
 }
 
 func closedByUs(err error) bool {

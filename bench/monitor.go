@@ -121,6 +121,8 @@ func (m *Monitor) run(ctx context.Context) {
 				m.err.Store(&err)
 				return
 			}
+		case iana.MsgKeepalive:
+			m.s.keepalivesIn.Add(1)
 		case iana.MsgNotification:
 			err := notificationError(msg[wire.HeaderLen:])
 			m.err.Store(&err)
@@ -230,7 +232,10 @@ func (m *Monitor) Err() error {
 	if p := m.err.Load(); p != nil && !closedByUs(*p) {
 		return *p
 	}
-	return nil
+	if m.s == nil { // a monitor fed by hand, in tests
+		return nil
+	}
+	return m.s.err()
 }
 
 func (m *Monitor) close() { m.s.conn.Close() }

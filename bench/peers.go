@@ -25,8 +25,9 @@ type peers struct {
 // session with the target at topo.Addr, from inside ns, in parallel.
 // Nothing is sent until release.
 //
-// alive is polled meanwhile: a daemon that dies gives up at once.
-func connectPeers(ctx context.Context, ns *netns.NS, topo *Topology, streams []*Stream, exp *Expect, timeout time.Duration, alive func() error) (*peers, error) {
+// alive is polled meanwhile: a daemon that dies gives up at once. hold is
+// the hold time the test peers offer, in seconds (0: holdTime).
+func connectPeers(ctx context.Context, ns *netns.NS, topo *Topology, streams []*Stream, exp *Expect, timeout time.Duration, hold uint16, alive func() error) (*peers, error) {
 	cctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("sessions not up within %s", timeout))
 	defer cancel()
 	dead := make(chan error, 1)
@@ -63,7 +64,7 @@ func connectPeers(ctx context.Context, ns *netns.NS, topo *Topology, streams []*
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				out[i], errs[i] = connect(cctx, dialer{ns: ns, local: n.Addr}, remote, speaker{AS: n.AS, RouterID: n.Addr})
+				out[i], errs[i] = connect(cctx, dialer{ns: ns, local: n.Addr}, remote, speaker{AS: n.AS, RouterID: n.Addr, Hold: hold})
 			}()
 		}
 		wg.Wait()
@@ -221,6 +222,19 @@ func (p *peers) progress() (held, correct, announced, updates, unexpected int64)
 	return
 }
 
+// keepalivesReceived counts the KEEPALIVEs every test peer has received
+// from the other end since its session came up.
+func (p *peers) keepalivesReceived() int64 {
+	var n int64
+	for _, in := range p.injectors {
+		n += in.s.keepalivesIn.Load()
+	}
+	for _, m := range p.monitors {
+		n += m.s.keepalivesIn.Load()
+	}
+	return n
+}
+
 // injectorUpdates counts the UPDATEs with routes the injectors received,
 // and how many of them withdrew routes.
 func (p *peers) injectorUpdates() (n, withdrawals int64) {
@@ -233,8 +247,9 @@ func (p *peers) injectorUpdates() (n, withdrawals int64) {
 
 // pairDirect connects each injector straight to a monitor of its own over
 // loopback TCP in this process's namespace (no target): the self-check,
-// and the unit tests. exp[j] is monitor j's expectation.
-func pairDirect(ctx context.Context, streams []*Stream, exp []*Expect, as []uint32) (*peers, error) {
+// and the unit tests. exp[j] is monitor j's expectation; both ends offer
+// hold seconds of hold time (0: holdTime).
+func pairDirect(ctx context.Context, streams []*Stream, exp []*Expect, as []uint32, hold uint16) (*peers, error) {
 	p := &peers{}
 	for j := range streams {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -256,14 +271,14 @@ func pairDirect(ctx context.Context, streams []*Stream, exp []*Expect, as []uint
 			}
 			hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			s, err := handshake(hctx, c, speaker{AS: monAS, RouterID: netip.MustParseAddr("127.0.0.2")})
+			s, err := handshake(hctx, c, speaker{AS: monAS, RouterID: netip.MustParseAddr("127.0.0.2"), Hold: hold})
 			if err != nil {
 				c.Close()
 			}
 			accepted <- res{s, err}
 		}()
 		remote := netip.MustParseAddrPort(l.Addr().String())
-		is, err := connect(ctx, dialer{}, remote, speaker{AS: as[j], RouterID: netip.AddrFrom4([4]byte{127, 0, 1, byte(j + 1)})})
+		is, err := connect(ctx, dialer{}, remote, speaker{AS: as[j], RouterID: netip.AddrFrom4([4]byte{127, 0, 1, byte(j + 1)}), Hold: hold})
 		r := <-accepted
 		l.Close()
 		if err == nil {

@@ -64,6 +64,13 @@ func TestDirectOverlap(t *testing.T) {
 
 func direct(t *testing.T, p *prepared) (time.Duration, *peers) {
 	t.Helper()
+	return directHold(t, p, 0)
+}
+
+// directHold is direct with both ends offering hold seconds of hold time
+// (0: holdTime).
+func directHold(t *testing.T, p *prepared, hold uint16) (time.Duration, *peers) {
+	t.Helper()
 	as := p.topo.injectorAS()
 	exps := make([]*Expect, len(as))
 	for j := range as {
@@ -71,7 +78,7 @@ func direct(t *testing.T, p *prepared) (time.Duration, *peers) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	peers, err := pairDirect(ctx, p.streams, exps, as)
+	peers, err := pairDirect(ctx, p.streams, exps, as, hold)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,8 @@ type Process struct {
 	CPUSeconds float64 `json:"cpuSeconds"`
 	// PeakRSS is VmHWM, in bytes.
 	PeakRSS int64 `json:"peakRSSBytes"`
+	// RSS is VmRSS, in bytes, when the process was read.
+	RSS int64 `json:"rssBytes,omitempty"`
 }
 
 // nsInode returns the inode of a network namespace file (/run/netns/NAME
@@ -68,8 +70,9 @@ func nsProcesses(ino uint64) ([]Process, error) {
 	return out, nil
 }
 
-// readProcess reads utime+stime from /proc/PID/stat and VmHWM from
-// /proc/PID/status. For a multi-threaded process both cover every thread.
+// readProcess reads utime+stime from /proc/PID/stat and VmHWM and VmRSS
+// from /proc/PID/status. For a multi-threaded process they cover every
+// thread.
 func readProcess(pid int) (Process, error) {
 	p := Process{PID: pid}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -100,11 +103,18 @@ func readProcess(pid int) (Process, error) {
 	}
 	for _, line := range strings.Split(string(status), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			p.PeakRSS = kb << 10
+			p.PeakRSS = statusKB(v)
+		} else if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			p.RSS = statusKB(v)
 		}
 	}
 	return p, nil
+}
+
+// statusKB reads a "   1234 kB" value of /proc/PID/status, in bytes.
+func statusKB(v string) int64 {
+	kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+	return kb << 10
 }
 
 // usage is a target's resource use between two samples.

@@ -55,6 +55,26 @@ type Summary struct {
 	WallRatio float64 `json:"wallRatio,omitempty"`
 	CPURatio  float64 `json:"cpuRatio,omitempty"`
 	RSSRatio  float64 `json:"rssRatio,omitempty"`
+	// Idle sums up the idle periods of the measured runs, when there were
+	// any.
+	Idle *IdleSummary `json:"idle,omitempty"`
+}
+
+// IdleSummary is a target's idle periods in one scenario over its runs.
+type IdleSummary struct {
+	// Runs is the number of idle periods that lasted to the end.
+	Runs          int    `json:"runs"`
+	Seconds       Range  `json:"seconds"`
+	CPUSeconds    Range  `json:"cpuSeconds"`
+	CPUPercent    Range  `json:"cpuPercentOfOneCore"`
+	StartRSSBytes Range  `json:"startRSSBytes"`
+	EndRSSBytes   Range  `json:"endRSSBytes"`
+	DriftBytes    Range  `json:"driftBytes"`
+	DriftPercent  Range  `json:"driftPercent"`
+	MaxRSSBytes   Range  `json:"maxRSSBytes"`
+	MinRSSBytes   Range  `json:"minRSSBytes"`
+	FirstErrorRun int    `json:"firstFailedRun,omitempty"`
+	FirstError    string `json:"firstError,omitempty"`
 }
 
 // ScenarioInfo is a scenario as run, with its table.
@@ -85,20 +105,23 @@ type Report struct {
 	Versions   map[string]string `json:"versions"`
 	Seed       uint64            `json:"seed"`
 	RunsWanted int               `json:"runsPerTarget"`
+	// IdleSeconds is Config.Idle (0: no idle periods).
+	IdleSeconds float64 `json:"idleSeconds,omitempty"`
 
 	targets []string
 }
 
 func newReport(cfg Config) *Report {
 	r := &Report{
-		Started:    time.Now(),
-		CPUs:       runtime.NumCPU(),
-		LoadStart:  loadAvg(),
-		Uptime:     uptime(),
-		Command:    os.Args,
-		Versions:   map[string]string{},
-		Seed:       cfg.Seed,
-		RunsWanted: cfg.Runs,
+		Started:     time.Now(),
+		CPUs:        runtime.NumCPU(),
+		LoadStart:   loadAvg(),
+		Uptime:      uptime(),
+		Command:     os.Args,
+		Versions:    map[string]string{},
+		Seed:        cfg.Seed,
+		RunsWanted:  cfg.Runs,
+		IdleSeconds: cfg.Idle.Seconds(),
 	}
 	r.Host, _ = os.Hostname()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
@@ -224,7 +247,48 @@ func (r *Report) summarize(scenario, target string) (Summary, bool) {
 	if len(bad) > 0 {
 		s.Note = fmt.Sprintf("run %d: %s", bad[0].Run, statusText(bad[0]))
 	}
+	s.Idle = r.summarizeIdle(scenario, target)
 	return s, true
+}
+
+// summarizeIdle is nil when no measured run of the target had an idle
+// period; failed idle periods are left out of the ranges, and the first
+// one is named.
+func (r *Report) summarizeIdle(scenario, target string) *IdleSummary {
+	var s IdleSummary
+	var secs, cpu, pct, start, end, drift, driftPct, hi, lo []float64
+	seen := false
+	for _, res := range r.Runs {
+		if res.Scenario != scenario || res.Target != target || res.Status != StatusOK || res.Idle == nil {
+			continue
+		}
+		seen = true
+		id := res.Idle
+		if id.Error != "" {
+			if s.FirstError == "" {
+				s.FirstErrorRun, s.FirstError = res.Run, id.Error
+			}
+			continue
+		}
+		secs = append(secs, id.Seconds)
+		cpu = append(cpu, id.CPUSeconds)
+		pct = append(pct, id.CPUPercent())
+		start = append(start, float64(id.StartRSSBytes))
+		end = append(end, float64(id.EndRSSBytes))
+		drift = append(drift, float64(id.DriftBytes()))
+		driftPct = append(driftPct, id.DriftPercent())
+		hi = append(hi, float64(id.MaxRSSBytes))
+		lo = append(lo, float64(id.MinRSSBytes))
+	}
+	if !seen {
+		return nil
+	}
+	s.Runs = len(secs)
+	s.Seconds, s.CPUSeconds, s.CPUPercent = summarize(secs), summarize(cpu), summarize(pct)
+	s.StartRSSBytes, s.EndRSSBytes = summarize(start), summarize(end)
+	s.DriftBytes, s.DriftPercent = summarize(drift), summarize(driftPct)
+	s.MaxRSSBytes, s.MinRSSBytes = summarize(hi), summarize(lo)
+	return &s
 }
 
 // statusText is what the report says instead of numbers.
@@ -237,11 +301,17 @@ func statusText(res RunResult) string {
 	case StatusUnavailable:
 		return "unavailable: " + res.Error
 	}
-	msg := strings.Join(strings.Fields(res.Error), " ")
+	return res.Status + ": " + oneLine(res.Error)
+}
+
+// oneLine folds an error (a daemon's log tail) into one line of at most
+// 240 bytes.
+func oneLine(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
 	if len(msg) > 240 {
 		msg = msg[:240] + "..."
 	}
-	return res.Status + ": " + msg
+	return msg
 }
 
 // WriteJSON writes the report as one JSON document.
@@ -326,8 +396,50 @@ func (r *Report) WriteText(w io.Writer) error {
 					si(c.RoutesPerSecond), c.Factor, c.Fastest, si(r.routesOf(sc.Name, c.Fastest)), verdict)
 			}
 		}
+		r.writeIdle(w, sc.Name)
 	}
 	return nil
+}
+
+// writeIdle writes, when any run of the scenario had an idle period, one
+// row per target: medians over its runs of the idle time, the CPU used
+// (and as a percentage of one core), the RSS at the start and at the end,
+// and the drift between them.
+func (r *Report) writeIdle(w io.Writer, scenario string) {
+	var ok, failed []Summary
+	for _, s := range r.Summaries {
+		if s.Scenario != scenario || s.Idle == nil {
+			continue
+		}
+		if s.Idle.Runs > 0 {
+			ok = append(ok, s)
+		} else {
+			failed = append(failed, s)
+		}
+	}
+	if len(ok)+len(failed) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  idle after convergence (medians over runs; RSS is VmRSS summed over the target's processes):\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  target\truns\tidle s\tCPU s\tCPU % of a core\tRSS MiB start -> end\tdrift MiB\tdrift %\t")
+	mib := func(x float64) float64 { return x / (1 << 20) }
+	for _, s := range ok {
+		id := s.Idle
+		fmt.Fprintf(tw, "  %s\t%d/%d\t%.1f\t%.2f\t%.2f\t%.1f -> %.1f\t%+.1f\t%+.1f\t\n",
+			s.Target, id.Runs, s.Runs, id.Seconds.Median, id.CPUSeconds.Median, id.CPUPercent.Median,
+			mib(id.StartRSSBytes.Median), mib(id.EndRSSBytes.Median), mib(id.DriftBytes.Median), id.DriftPercent.Median)
+	}
+	// As in the main table, rows without numbers go last.
+	for _, s := range failed {
+		fmt.Fprintf(tw, "  %s\t-\tidle failed: %s\n", s.Target, oneLine(s.Idle.FirstError))
+	}
+	tw.Flush()
+	for _, s := range ok {
+		if s.Idle.FirstError != "" {
+			fmt.Fprintf(w, "  idle note: %s: run %d: %s\n", s.Target, s.Idle.FirstErrorRun, oneLine(s.Idle.FirstError))
+		}
+	}
 }
 
 func (r *Report) routesOf(scenario, target string) float64 {

@@ -35,6 +35,10 @@ type Config struct {
 	Silence time.Duration
 	// Establish bounds starting the target and bringing every session up.
 	Establish time.Duration
+	// Idle, when > 0, keeps each measured run's target and sessions up for
+	// this long after it converged and samples the target's CPU and RSS
+	// (RunResult.Idle); the run's own measurements are taken before.
+	Idle time.Duration
 	// Warmup runs every target once, unmeasured, on a small table before
 	// the first measured run.
 	Warmup bool
@@ -47,6 +51,11 @@ type Config struct {
 	NewNS func(role string) (*netns.NS, error)
 	// Log receives one line per run (progress); nil discards.
 	Log io.Writer
+
+	// hold is the hold time the test peers offer, in seconds (0:
+	// holdTime); tests shorten it so that an idle period of a few seconds
+	// outlasts it.
+	hold uint16
 }
 
 func (c *Config) logf(format string, args ...any) {
@@ -107,6 +116,9 @@ type RunResult struct {
 	InjectorWithdrawals int64      `json:"withdrawalsToInjectors"`
 	Held                int64      `json:"heldAtEnd"`
 	Load                [3]float64 `json:"loadAverage"`
+
+	// Idle is the steady state after convergence, with Config.Idle.
+	Idle *IdleResult `json:"idle,omitempty"`
 }
 
 // Runner runs the configured scenarios against the configured targets.
@@ -316,6 +328,14 @@ func describe(res RunResult) string {
 		if res.Unexpected > 0 {
 			s += fmt.Sprintf("; %d announcements of prefixes not in the table", res.Unexpected)
 		}
+		if id := res.Idle; id != nil {
+			mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+			s += fmt.Sprintf("; idle %.1f s: %.2f s CPU, RSS %.1f -> %.1f MiB (%d samples, %d UPDATEs to the monitors, %d KEEPALIVEs from the target)",
+				id.Seconds, id.CPUSeconds, mib(id.StartRSSBytes), mib(id.EndRSSBytes), len(id.Samples), id.MonitorUpdates, id.KeepalivesReceived)
+			if id.Error != "" {
+				s += ", FAILED: " + id.Error
+			}
+		}
 		return s
 	case StatusTimeout:
 		return fmt.Sprintf("timeout (%s); monitors held %d of the prefixes", res.Error, res.Held)
@@ -328,7 +348,8 @@ func describe(res RunResult) string {
 
 // runOnce measures one run in a fresh namespace: start the target, bring
 // the sessions up, wait until the target is idle, sample its processes,
-// release the injectors, wait for the monitors, sample again.
+// release the injectors, wait for the monitors, sample again; then, with
+// Config.Idle, keep everything up and sample the steady state.
 func (r *Runner) runOnce(ctx context.Context, p *prepared, t Target, run int) (res RunResult) {
 	res = RunResult{Scenario: p.sc.Name, Target: t.Name(), Run: run, Prefixes: p.sc.Prefixes, Paths: p.sc.Paths(), Load: loadAvg()}
 	fail := func(status string, err error) RunResult {
@@ -366,7 +387,7 @@ func (r *Runner) runOnce(ctx context.Context, p *prepared, t Target, run int) (r
 	if err != nil {
 		return fail(StatusError, err)
 	}
-	peers, err := connectPeers(ctx, ns, p.topo, p.streams, p.expect, r.cfg.Establish, d.Alive)
+	peers, err := connectPeers(ctx, ns, p.topo, p.streams, p.expect, r.cfg.Establish, r.cfg.hold, d.Alive)
 	if err != nil {
 		return fail(StatusError, err)
 	}
@@ -453,6 +474,11 @@ wait:
 	held, _, _, updates, unexpected := peers.progress()
 	res.Held, res.MonitorUpdates, res.Unexpected = held, updates, unexpected
 	res.InjectorUpdates, res.InjectorWithdrawals = peers.injectorUpdates()
+	// The steady state, measured after the run's own numbers (the warm-up
+	// has none).
+	if r.cfg.Idle > 0 && run > 0 {
+		res.Idle = idle(ctx, r.cfg.Idle, ino, d.Alive, peers)
+	}
 	return res
 }
 

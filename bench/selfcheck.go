@@ -64,7 +64,7 @@ func measureDirect(ctx context.Context, p *prepared, limit time.Duration) (time.
 		exps[j] = NewExpect(p.table, as[j:j+1])
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	peers, err := pairDirect(cctx, streams, exps, as)
+	peers, err := pairDirect(cctx, streams, exps, as, 0)
 	cancel()
 	if err != nil {
 		return 0, fmt.Errorf("self-check sessions: %w", err)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/godwit-bgp/godwit/internal/netns"
@@ -16,9 +17,12 @@ import (
 	"github.com/godwit-bgp/godwit/wire/nlri"
 )
 
-// holdTime is what the test peers offer. The daemons keep their own
-// defaults or accept it; the test peers never enforce it on the target (a
-// target too busy to send KEEPALIVEs is measured, not reset).
+// holdTime is what the test peers offer (unless a test asks for a shorter
+// one). The daemons keep their own defaults or accept it; the test peers
+// never enforce it on the target (a target too busy to send KEEPALIVEs is
+// measured, not reset), but they send their own KEEPALIVEs at a third of
+// the negotiated hold time for as long as the session lasts, so that the
+// target's hold timer never drops them, however long a run stays idle.
 const holdTime = 90
 
 // session is the smallest BGP speaker that can stand in for a peer in a
@@ -28,7 +32,9 @@ const holdTime = 90
 //
 // Ownership: the goroutine that calls read owns rd; writes from several
 // goroutines (the table, KEEPALIVEs) are serialised by wmu, one whole
-// chunk of messages at a time.
+// chunk of messages at a time. keepalivesIn is counted by the reading
+// goroutine, kaErr set by the KEEPALIVE goroutine; both may be read at
+// any time.
 type session struct {
 	conn   net.Conn
 	rd     *transport.Reader
@@ -36,16 +42,29 @@ type session struct {
 	hold   time.Duration
 
 	wmu sync.Mutex
+	// keepalivesIn counts the KEEPALIVEs received after the handshake.
+	keepalivesIn atomic.Int64
+	// kaErr is why sending a KEEPALIVE failed.
+	kaErr atomic.Pointer[error]
 }
 
 // speaker is what a test peer says about itself in its OPEN.
 type speaker struct {
 	AS       uint32
 	RouterID netip.Addr
+	// Hold is the hold time offered, in seconds; 0 is holdTime.
+	Hold uint16
+}
+
+func (sp speaker) holdTime() uint16 {
+	if sp.Hold == 0 {
+		return holdTime
+	}
+	return sp.Hold
 }
 
 func (sp speaker) open() []byte {
-	o := wire.NewOpen(sp.AS, holdTime, sp.RouterID,
+	o := wire.NewOpen(sp.AS, sp.holdTime(), sp.RouterID,
 		wire.CapMultiprotocol{Family: nlri.IPv4Unicast},
 		wire.CapRouteRefresh{},
 		wire.CapFourOctetAS{AS: sp.AS},
@@ -95,7 +114,7 @@ func handshake(ctx context.Context, conn net.Conn, sp speaker) (*session, error)
 				return nil, errors.New("peer's OPEN has no 4-octet AS capability")
 			}
 			s.peerAS = o.AS()
-			h := min(int(o.HoldTime), holdTime)
+			h := min(o.HoldTime, sp.holdTime())
 			if h > 0 {
 				s.hold = time.Duration(h) * time.Second
 			}
@@ -131,8 +150,10 @@ func (s *session) write(b []byte) error {
 	return err
 }
 
-// keepalives sends a KEEPALIVE every third of the hold time until ctx ends
-// or a write fails.
+// keepalives sends a KEEPALIVE every third of the negotiated hold time
+// (RFC 4271 §10) until ctx ends or a write fails; a failure while ctx is
+// still live is kept for err. With a hold time of zero none are sent, as
+// the RFC says.
 func (s *session) keepalives(ctx context.Context) {
 	if s.hold == 0 {
 		return
@@ -144,11 +165,24 @@ func (s *session) keepalives(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if s.write(keepalive) != nil {
+			if err := s.write(keepalive); err != nil {
+				if ctx.Err() == nil {
+					err = fmt.Errorf("send KEEPALIVE: %w", err)
+					s.kaErr.Store(&err)
+				}
 				return
 			}
 		}
 	}
+}
+
+// err is why sending a KEEPALIVE failed, or nil (a connection closed by
+// our own side is not a failure).
+func (s *session) err() error {
+	if p := s.kaErr.Load(); p != nil && !closedByUs(*p) {
+		return *p
+	}
+	return nil
 }
 
 // dialer opens the TCP connection of a test peer: from inside the run's

@@ -5,7 +5,7 @@
 //
 //	godwit-bench [--scenarios S1,S2,S3] [--targets bird,frr,gobgp,openbgpd,godwit]
 //	             [--runs 3] [--prefixes N] [--seed 1] [--mrt FILE]
-//	             [--timeout DURATION] [--silence 30s] [--godwitd PATH]
+//	             [--timeout DURATION] [--silence 30s] [--idle DURATION] [--godwitd PATH]
 //	             [--no-warmup] [--no-self-check] [--keep DIR] [--json] [--json-out FILE]
 //	             [--cpuprofile FILE]
 //
@@ -51,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	mrt := fs.String("mrt", "", "take the table from an MRT RIB dump `FILE` (TABLE_DUMP_V2 or TABLE_DUMP; gzip or bzip2 allowed)")
 	timeout := fs.Duration("timeout", 0, "limit of one run from the first UPDATE (0: 60s + 200µs per injected path)")
 	silence := fs.Duration("silence", 30*time.Second, "a target whose monitor gets no route within this long is not measurable")
+	idle := fs.Duration("idle", 0, "after each measured run converged, keep the target and its sessions up this long and sample its CPU and RSS (0: off)")
 	godwitd := fs.String("godwitd", "", "godwitd binary (default: next to this program, then PATH)")
 	noWarmup := fs.Bool("no-warmup", false, "skip the unmeasured warm-up run of each target")
 	noSelfCheck := fs.Bool("no-self-check", false, "skip measuring the injectors against the monitors without a target")
@@ -70,6 +71,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "godwit-bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *idle < 0 {
+		fmt.Fprintf(stderr, "godwit-bench: --idle %s: must not be negative\n", *idle)
 		return 2
 	}
 	scs, err := bench.ParseScenarios(*scenarios)
@@ -127,6 +132,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Prefixes:  *prefixes,
 		Timeout:   *timeout,
 		Silence:   *silence,
+		Idle:      *idle,
 		Warmup:    !*noWarmup,
 		SelfCheck: !*noSelfCheck,
 		KeepDir:   *keepDir,

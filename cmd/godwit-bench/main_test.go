@@ -18,6 +18,7 @@ func TestUsageErrors(t *testing.T) {
 		{"target", []string{"--targets", "bird,quagga"}, `unknown target "quagga"`},
 		{"argument", []string{"S1"}, `unexpected argument "S1"`},
 		{"flag", []string{"--runs", "x"}, "invalid value"},
+		{"idle", []string{"--idle", "-1s"}, "--idle -1s: must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
