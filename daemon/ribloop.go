@@ -9,7 +9,8 @@ package daemon
 //	reconciler ──opOrigins (Announcements)─────────────────────▶ │ (Loc-RIBs, per-neighbour
 //	API, metrics ──opFunc (a query, run in the loop)───────────▶ ┘  counts, update groups)
 //	                    │
-//	                    └── after each round of ops: DrainAll ──[]export.Change──▶ every update group
+//	                    ├── after each round of ops: DrainAll ──[]export.Change──▶ every update group
+//	                    └── then a chunk of each walk: Walk ──export.Keys──▶ its update group
 //
 // Work is split so that both cores are used: a peer's reader goroutine
 // turns its UPDATEs into a routeBatch (AS4 merge, the import checks,
@@ -24,6 +25,14 @@ package daemon
 // Ordering: a neighbour's handler calls (SessionUp, Updates, SessionDown)
 // post their ops synchronously, so the loop sees them in order; a batch
 // of a session that is no longer current is dropped.
+//
+// Walks: an update group without MRAI or ADD-PATH keeps no prefixes, only
+// what it sent per Loc-RIB slot (rib/export/walk.go). To send its table
+// to a session that joins it or asks for a ROUTE-REFRESH, or to copy it,
+// the loop walks the Loc-RIBs and gives the group the (prefix, slot)
+// pairs, behind the changes it drained: a dump one chunk per round, after
+// the round's flush, so that a table sent to a slow peer holds up the
+// loop no longer than a batch does; a copy (Snapshot) whole at once.
 
 import (
 	"context"
@@ -66,6 +75,7 @@ type ribLoop struct {
 	trackAll bool
 	feeds    []*RouteFeed // route watchers (feed.go)
 	regroups []opRegroup  // moves waiting for the end of the round
+	walks    []*walking   // dumps in progress, a chunk per round
 	clock4   pathClock    // arrival times of the paths (age.go)
 	clock6   pathClock
 	// deferring holds sessions out of the update groups after a graceful
@@ -277,11 +287,15 @@ func (l *ribLoop) run(ctx context.Context) {
 		}
 	}()
 	for {
-		select {
-		case <-ctx.Done():
+		if len(l.walks) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case op := <-l.ops:
+				l.handle(op)
+			}
+		} else if ctx.Err() != nil {
 			return
-		case op := <-l.ops:
-			l.handle(op)
 		}
 	round:
 		for i := 0; i < maxRound && l.v4.Pending()+l.v6.Pending() < maxPending; i++ {
@@ -294,6 +308,7 @@ func (l *ribLoop) run(ctx context.Context) {
 		}
 		l.regroupAll()
 		l.flush()
+		l.stepWalks()
 	}
 }
 
@@ -315,7 +330,9 @@ func (l *ribLoop) handle(op any) {
 		}
 	case opRefresh:
 		if rs := l.srcs[op.n]; rs != nil && rs.session == op.s && rs.group != nil {
-			rs.group.g.Refresh(l.ctx, rs.member, op.fam)
+			if w, ok := rs.group.g.Refresh(l.ctx, rs.member, op.fam); ok {
+				l.walk(rs.group.g, w, rs.member)
+			}
 		}
 	case opRemove:
 		l.remove(op.n)
@@ -561,7 +578,9 @@ func (l *ribLoop) joinAll(rss []*ribSource, cfg export.Config) {
 			gs.members++
 			rs.group = gs
 			rs.n.group.Store(gs.g)
-			gs.g.Join(l.ctx, rs.member, false)
+			if w, ok := gs.g.Join(l.ctx, rs.member, false); ok {
+				l.walk(gs.g, w, rs.member)
+			}
 		}
 		return
 	}
@@ -608,6 +627,78 @@ func (l *ribLoop) fill(g *export.Group) {
 			return
 		}
 	}
+}
+
+// walking is a walk in progress: the next family of w.Families and
+// where in it.
+type walking struct {
+	g   *export.Group
+	w   *export.Walk
+	m   *export.Member // the member dumped to, to drop the walk when it leaves
+	fam int
+	pos uint32
+}
+
+// walk drives w, a walk the group g started: at once when it is atomic
+// (a copy, or a dump with Replacing: nothing may change between its
+// chunks), else a chunk per round (stepWalks).
+func (l *ribLoop) walk(g *export.Group, w *export.Walk, m *export.Member) {
+	if len(w.Families()) == 0 {
+		return // the group lists those families itself
+	}
+	wk := &walking{g: g, w: w, m: m}
+	if !w.Atomic() {
+		l.walks = append(l.walks, wk)
+		return
+	}
+	l.flush()
+	for !l.step(wk) {
+	}
+}
+
+// stepWalks gives each walk in progress its next chunk; the round's
+// flush has given the groups every change drained before.
+func (l *ribLoop) stepWalks() {
+	l.walks = slices.DeleteFunc(l.walks, l.step)
+}
+
+// step gives wk's group its next chunk of at most walkChunk prefixes; it
+// reports whether the walk is over (or the group gone).
+func (l *ribLoop) step(wk *walking) bool {
+	fams := wk.w.Families()
+	k := &export.Keys{Family: fams[wk.fam]}
+	var more bool
+	switch k.Family {
+	case nlri.IPv4Unicast:
+		wk.pos, more = l.v4.Walk(wk.pos, walkChunk, func(p rib.Prefix4, slot uint32, _ []*rib.Path, _ int) {
+			k.P4 = append(k.P4, p)
+			k.Slots = append(k.Slots, slot)
+		})
+	case nlri.IPv6Unicast:
+		wk.pos, more = l.v6.Walk(wk.pos, walkChunk, func(p rib.Prefix6, slot uint32, _ []*rib.Path, _ int) {
+			k.P6 = append(k.P6, p)
+			k.Slots = append(k.Slots, slot)
+		})
+	}
+	if !more {
+		wk.fam, wk.pos = wk.fam+1, 0
+	}
+	last := wk.fam == len(fams)
+	if len(k.Slots) == 0 && !last {
+		return false
+	}
+	return !wk.g.Walked(l.ctx, wk.w, k, last) || last
+}
+
+// snapshot starts a copy of g's Adj-RIB-Out and walks it; its Result is
+// the copy. nil when the group did not take it (the daemon is stopping).
+func (l *ribLoop) snapshot(g *export.Group, fam nlri.Family, pfx netip.Prefix) *export.Walk {
+	w, ok := g.Snapshot(l.ctx, fam, pfx)
+	if !ok {
+		return nil
+	}
+	l.walk(g, w, nil)
+	return w
 }
 
 // changeBuilder collects a batch of changes with every path in one
@@ -702,7 +793,11 @@ func (l *ribLoop) regroupAll() {
 		old := rs.group.g
 		had, ok := snaps[old]
 		if !ok {
-			if had, ok = old.Snapshot(l.ctx, nlri.Family{}, netip.Prefix{}); !ok {
+			w := l.snapshot(old, nlri.Family{}, netip.Prefix{})
+			if w == nil {
+				continue
+			}
+			if had, ok = w.Result(l.ctx); !ok {
 				continue
 			}
 			if had == nil {
@@ -740,6 +835,7 @@ func (l *ribLoop) leave(rs *ribSource) {
 	}
 	rs.group = nil
 	rs.n.group.Store(nil)
+	l.walks = slices.DeleteFunc(l.walks, func(w *walking) bool { return w.m == rs.member })
 	gs.members--
 	if gs.members > 0 {
 		gs.g.Leave(l.ctx, rs.member)

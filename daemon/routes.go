@@ -257,20 +257,22 @@ func comparePrefix(a, b netip.Prefix) int {
 
 // advertisedRoutes lists the Adj-RIB-Out of the peer's update group.
 func (d *Daemon) advertisedRoutes(n *neighbor, q RouteQuery) ([]Route, error) {
-	var g *export.Group
+	// The RIB loop walks its tables for the group (rib/export/walk.go);
+	// the group makes the copy, which is waited for here.
+	var w *export.Walk
 	if !d.rib.query(func() {
 		if rs := d.rib.srcs[n]; rs != nil && rs.group != nil {
-			g = rs.group.g
+			w = d.rib.snapshot(rs.group.g, q.Family, q.Prefix)
 		}
 	}) {
 		return nil, ErrStopped
 	}
-	if g == nil {
+	if w == nil {
 		return nil, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	adv, ok := g.Snapshot(ctx, q.Family, q.Prefix)
+	adv, ok := w.Result(ctx)
 	if !ok {
 		return nil, nil // the group closed meanwhile: the session went down
 	}

@@ -35,7 +35,8 @@ func (h *harness) held() map[string]string {
 }
 
 // slotTable is what the IPv4 and IPv6 tables hold by slot, e.g.
-// "4:1 10.0.0.0/24" (ADD-PATH tables have no slots: nothing).
+// "4:1 10.0.0.0/24", named by the key a keyed table keeps there or else
+// by the harness's Loc-RIB (ADD-PATH tables have no slots: nothing).
 func (h *harness) slotTable() []string {
 	h.t.Helper()
 	var out []string
@@ -43,19 +44,34 @@ func (h *harness) slotTable() []string {
 		if !h.g.out4.addPath {
 			for i := range uint32(h.g.out4.sent.Len()) {
 				if *h.g.out4.sent.At(i) != 0 {
-					out = append(out, fmt.Sprintf("4:%d %v", i, *h.g.out4.keys.At(i)))
+					k := h.lr4[i]
+					if h.g.out4.keyed {
+						k = *h.g.out4.keys.At(i)
+					}
+					out = append(out, fmt.Sprintf("4:%d %v", i, k))
 				}
 			}
 		}
 		if !h.g.out6.addPath {
 			for i := range uint32(h.g.out6.sent.Len()) {
 				if *h.g.out6.sent.At(i) != 0 {
-					out = append(out, fmt.Sprintf("6:%d %v", i, *h.g.out6.keys.At(i)))
+					k := h.lr6[i]
+					if h.g.out6.keyed {
+						k = *h.g.out6.keys.At(i)
+					}
+					out = append(out, fmt.Sprintf("6:%d %v", i, k))
 				}
 			}
 		}
 	})
 	return out
+}
+
+// keyPages is the length of the key arrays of both tables.
+func (h *harness) keyPages() (v4, v6 int) {
+	h.t.Helper()
+	h.query(func() { v4, v6 = h.g.out4.keys.Len(), h.g.out6.keys.Len() })
+	return v4, v6
 }
 
 // liveSets counts the out sets in use and the keys indexing them.
@@ -83,98 +99,29 @@ func wdAnn(es []event) (wd, ann []string) {
 	return wd, ann
 }
 
-// TestGroupSlotReuse follows one Adj-RIB-Out through the Loc-RIB giving
-// slots to other prefixes: a change for another prefix at a slot
-// withdraws the one sent there, exactly once, and the old prefix's late
-// withdrawal at that slot is ignored. After each step the peer, a member
-// joining then (the dump) and Snapshot agree.
-func TestGroupSlotReuse(t *testing.T) {
-	h := newHarness(t, ebgpConfig(), nil)
-	m, rec := newMember(false)
-	h.join(m, true)
-	v4, v6 := h.local(nlri.IPv4Unicast, 1), h.local(nlri.IPv6Unicast, 1)
-	v4b := h.local(nlri.IPv4Unicast, 2)
-	noAdv := Sel{Attrs: h.intern(origin(), seq(), nh("0.0.0.0"), comms(attr.CommunityNoAdvertise)), Src: srcLocal}
-	const (
-		p, q, r, s = "10.7.0.0/24", "10.7.1.0/24", "10.7.2.0/24", "10.7.3.0/24"
-		p6, q6     = "2001:db8:7::/48", "2001:db8:8::/48"
-	)
-	steps := []struct {
-		name     string
-		changes  []Change
-		wd, ann  []string
-		v4, v6   int
-		slots    []string
-		peerHold map[string]string
-	}{
-		{
-			name:    "first announcements",
-			changes: []Change{at(1, announce(p, v4)), at(2, announce(r, v4)), at(1, announce(p6, v6))},
-			ann:     []string{p, r, p6}, v4: 2, v6: 1,
-			slots:    []string{"4:1 " + p, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{p: ours + " med 1", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "slot 1 given to another prefix",
-			changes: []Change{at(1, announce(q, v4b))},
-			wd:      []string{p}, ann: []string{q}, v4: 2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "the old prefix's late withdrawal at the slot is ignored",
-			changes: []Change{at(1, withdraw(p))},
-			v4:      2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "a withdrawal at a slot never used",
-			changes: []Change{at(1000, withdraw(s))},
-			v4:      2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "the new prefix again, unchanged",
-			changes: []Change{at(1, announce(q, v4b))},
-			v4:      2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "slot 2 given to a prefix that is not sent",
-			changes: []Change{at(2, announce(s, noAdv))},
-			wd:      []string{r}, v4: 1, v6: 1,
-			slots:    []string{"4:1 " + q, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "IPv6 slot 1 given to another prefix; IPv4 slot 1 is another table",
-			changes: []Change{at(1, announce(q6, v6))},
-			wd:      []string{p6}, ann: []string{q6}, v4: 1, v6: 1,
-			slots:    []string{"4:1 " + q, "6:1 " + q6},
-			peerHold: map[string]string{q: ours + " med 2", q6: ours6 + " med 1"},
-		},
-		{
-			name:    "the first prefix back, at a new slot",
-			changes: []Change{at(3, announce(p, v4))},
-			ann:     []string{p}, v4: 2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:3 " + p, "6:1 " + q6},
-			peerHold: map[string]string{p: ours + " med 1", q: ours + " med 2", q6: ours6 + " med 1"},
-		},
-		{
-			name:    "everything withdrawn",
-			changes: []Change{at(1, withdraw(q)), at(3, withdraw(p)), at(1, withdraw(q6)), at(2, withdraw(s))},
-			wd:      []string{p, q, q6}, v4: 0, v6: 0,
-			peerHold: map[string]string{},
-		},
-	}
+// slotStep is one step of a slot reuse test: the batches given, what
+// their UPDATEs withdraw and announce, and what is held after them.
+type slotStep struct {
+	name     string
+	batches  [][]Change
+	wd, ann  []string
+	v4, v6   int
+	slots    []string
+	peerHold map[string]string
+}
+
+// runSlotSteps gives h the steps' batches (with flush after each, to
+// send what an MRAI holds) and checks after each step that the peer, a
+// member joining then (the dump), Snapshot and the slots agree.
+func runSlotSteps(t *testing.T, h *harness, rec *recorder, flush func(), steps []slotStep) {
 	var peer map[string]string
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			h.in(t)
-			h.changes(st.changes...)
+			for _, b := range st.batches {
+				h.changes(b...)
+				flush()
+			}
 			es := decodeAll(t, rec.take(), h.opt)
 			peer = table(peer, es)
 			wd, ann := wdAnn(es)
@@ -209,6 +156,171 @@ func TestGroupSlotReuse(t *testing.T) {
 			t.Errorf("a withdrawal grew the IPv4 table to %d slots", n)
 		}
 	})
+}
+
+const (
+	slotP, slotQ, slotR, slotS = "10.7.0.0/24", "10.7.1.0/24", "10.7.2.0/24", "10.7.3.0/24"
+	slotP6, slotQ6             = "2001:db8:7::/48", "2001:db8:8::/48"
+)
+
+// TestGroupSlotReuse follows a group without MRAI through the Loc-RIB
+// giving slots to other prefixes, as the Loc-RIB does: a slot is given to
+// another prefix only in a batch after the one reporting its prefix with
+// no paths. The group keeps no keys, and needs none: the dump and
+// Snapshot take the prefixes from the walk.
+func TestGroupSlotReuse(t *testing.T) {
+	const p, q, r, s, p6, q6 = slotP, slotQ, slotR, slotS, slotP6, slotQ6
+	h := newHarness(t, ebgpConfig(), nil)
+	m, rec := newMember(false)
+	h.join(m, true)
+	v4, v6 := h.local(nlri.IPv4Unicast, 1), h.local(nlri.IPv6Unicast, 1)
+	v4b := h.local(nlri.IPv4Unicast, 2)
+	noAdv := Sel{Attrs: h.intern(origin(), seq(), nh("0.0.0.0"), comms(attr.CommunityNoAdvertise)), Src: srcLocal}
+	runSlotSteps(t, h, rec, func() {}, []slotStep{
+		{
+			name:    "first announcements",
+			batches: [][]Change{{at(1, announce(p, v4)), at(2, announce(r, v4)), at(1, announce(p6, v6))}},
+			ann:     []string{p, r, p6}, v4: 2, v6: 1,
+			slots:    []string{"4:1 " + p, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{p: ours + " med 1", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "slot 1 given to another prefix after the first's withdrawal",
+			batches: [][]Change{{at(1, withdraw(p))}, {at(1, announce(q, v4b))}},
+			wd:      []string{p}, ann: []string{q}, v4: 2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "a withdrawal at a slot never sent",
+			batches: [][]Change{{at(1000, withdraw(s))}},
+			v4:      2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "the new prefix again, unchanged",
+			batches: [][]Change{{at(1, announce(q, v4b))}},
+			v4:      2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "slot 2 given to a prefix that is not sent",
+			batches: [][]Change{{at(2, withdraw(r))}, {at(2, announce(s, noAdv))}},
+			wd:      []string{r}, v4: 1, v6: 1,
+			slots:    []string{"4:1 " + q, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "IPv6 slot 1 given to another prefix; IPv4 slot 1 is another table",
+			batches: [][]Change{{at(1, withdraw(p6))}, {at(1, announce(q6, v6))}},
+			wd:      []string{p6}, ann: []string{q6}, v4: 1, v6: 1,
+			slots:    []string{"4:1 " + q, "6:1 " + q6},
+			peerHold: map[string]string{q: ours + " med 2", q6: ours6 + " med 1"},
+		},
+		{
+			name:    "the first prefix back, at a new slot",
+			batches: [][]Change{{at(3, announce(p, v4))}},
+			ann:     []string{p}, v4: 2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:3 " + p, "6:1 " + q6},
+			peerHold: map[string]string{p: ours + " med 1", q: ours + " med 2", q6: ours6 + " med 1"},
+		},
+		{
+			name:    "everything withdrawn",
+			batches: [][]Change{{at(1, withdraw(q)), at(3, withdraw(p)), at(1, withdraw(q6)), at(2, withdraw(s))}},
+			wd:      []string{p, q, q6}, v4: 0, v6: 0,
+			peerHold: map[string]string{},
+		},
+	})
+	if v4, v6 := h.keyPages(); v4 != 0 || v6 != 0 {
+		t.Errorf("a group without MRAI keeps %d and %d keys", v4, v6)
+	}
+}
+
+// TestGroupKeyedSlotReuse follows a group with an MRAI, whose hold may
+// replay a change at a slot before the withdrawal of the prefix it held:
+// a change for another prefix at a slot withdraws the one sent there,
+// exactly once, and the old prefix's late withdrawal at that slot is
+// ignored. The hold is flushed after each batch here, so that the
+// batches reach the table in the order given, however out of order.
+func TestGroupKeyedSlotReuse(t *testing.T) {
+	const p, q, r, s, p6, q6 = slotP, slotQ, slotR, slotS, slotP6, slotQ6
+	cfg := ebgpConfig()
+	cfg.MRAI = time.Hour
+	h := newHarness(t, cfg, nil)
+	m, rec := newMember(false)
+	h.join(m, true)
+	v4, v6 := h.local(nlri.IPv4Unicast, 1), h.local(nlri.IPv6Unicast, 1)
+	v4b := h.local(nlri.IPv4Unicast, 2)
+	noAdv := Sel{Attrs: h.intern(origin(), seq(), nh("0.0.0.0"), comms(attr.CommunityNoAdvertise)), Src: srcLocal}
+	runSlotSteps(t, h, rec, h.synced, []slotStep{
+		{
+			name:    "first announcements",
+			batches: [][]Change{{at(1, announce(p, v4)), at(2, announce(r, v4)), at(1, announce(p6, v6))}},
+			ann:     []string{p, r, p6}, v4: 2, v6: 1,
+			slots:    []string{"4:1 " + p, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{p: ours + " med 1", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "slot 1 given to another prefix",
+			batches: [][]Change{{at(1, announce(q, v4b))}},
+			wd:      []string{p}, ann: []string{q}, v4: 2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "the old prefix's late withdrawal at the slot is ignored",
+			batches: [][]Change{{at(1, withdraw(p))}},
+			v4:      2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "a withdrawal at a slot never used",
+			batches: [][]Change{{at(1000, withdraw(s))}},
+			v4:      2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "the new prefix again, unchanged",
+			batches: [][]Change{{at(1, announce(q, v4b))}},
+			v4:      2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "slot 2 given to a prefix that is not sent",
+			batches: [][]Change{{at(2, announce(s, noAdv))}},
+			wd:      []string{r}, v4: 1, v6: 1,
+			slots:    []string{"4:1 " + q, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", p6: ours6 + " med 1"},
+		},
+		{
+			name:    "IPv6 slot 1 given to another prefix; IPv4 slot 1 is another table",
+			batches: [][]Change{{at(1, announce(q6, v6))}},
+			wd:      []string{p6}, ann: []string{q6}, v4: 1, v6: 1,
+			slots:    []string{"4:1 " + q, "6:1 " + q6},
+			peerHold: map[string]string{q: ours + " med 2", q6: ours6 + " med 1"},
+		},
+		{
+			name:    "the first prefix back, at a new slot",
+			batches: [][]Change{{at(3, announce(p, v4))}},
+			ann:     []string{p}, v4: 2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:3 " + p, "6:1 " + q6},
+			peerHold: map[string]string{p: ours + " med 1", q: ours + " med 2", q6: ours6 + " med 1"},
+		},
+		{
+			name:    "everything withdrawn",
+			batches: [][]Change{{at(1, withdraw(q)), at(3, withdraw(p)), at(1, withdraw(q6)), at(2, withdraw(s))}},
+			wd:      []string{p, q, q6}, v4: 0, v6: 0,
+			peerHold: map[string]string{},
+		},
+	})
+	if v4, v6 := h.keyPages(); v4 == 0 || v6 == 0 {
+		t.Errorf("a group with an MRAI keeps %d and %d keys", v4, v6)
+	}
 }
 
 // TestGroupMRAISlotReuse holds changes under an MRAI while the Loc-RIB
@@ -408,7 +520,10 @@ func permutations(n int) [][]int {
 }
 
 // TestGroupJoinReplacing checks the withdrawals a member moving from
-// another group gets: what the old group sent and this one does not.
+// another group gets: what the old group sent and this one does not, when
+// it joins an existing group (a walk, given whole) and when it joins a
+// new one with its fill (at Synced); with the Adj-RIB-Out by slot, by
+// slot with keys (an MRAI) and by prefix (ADD-PATH).
 func TestGroupJoinReplacing(t *testing.T) {
 	adv := func(fam nlri.Family, p string, id uint32) Advertised {
 		return Advertised{Family: fam, Prefix: netip.MustParsePrefix(p), PathID: id}
@@ -444,27 +559,41 @@ func TestGroupJoinReplacing(t *testing.T) {
 		},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{Rules: ibgp, Options: wire.Options{AS4: true}, AddPathMode: AddPathECMP}
-			if tc.addPath {
-				cfg.Options.AddPath = nlri.NewAddPath(nlri.IPv4Unicast)
+		for _, mrai := range []time.Duration{0, time.Hour} {
+			for _, initial := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s, MRAI %v, initial %v", tc.name, mrai, initial), func(t *testing.T) {
+					cfg := Config{Rules: ibgp, Options: wire.Options{AS4: true}, AddPathMode: AddPathECMP, MRAI: mrai}
+					if tc.addPath {
+						cfg.Options.AddPath = nlri.NewAddPath(nlri.IPv4Unicast)
+					}
+					h := newHarness(t, cfg, nil)
+					m, rec := newMember(false)
+					m.Replacing = tc.before
+					if initial {
+						h.join(m, true)
+						h.changes(tc.sent(h)...)
+						h.synced()
+					} else {
+						h.changes(tc.sent(h)...)
+						h.synced() // sends what an MRAI holds
+						h.join(m, false)
+					}
+					var wd []string
+					for _, e := range decodeAll(t, rec.take(), h.opt) {
+						wd = append(wd, prefixes(e.wd)...)
+						if e.kind != "UPDATE" {
+							t.Errorf("got %s %v: a member that moved gets no End-of-RIB", e.kind, e.fam)
+						}
+					}
+					slices.Sort(wd)
+					if diff := cmp.Diff(tc.want, wd); diff != "" {
+						t.Errorf("withdrawn (-want +got):\n%s", diff)
+					}
+					if m.Replacing != nil {
+						t.Error("Replacing kept")
+					}
+				})
 			}
-			h := newHarness(t, cfg, nil)
-			h.changes(tc.sent(h)...)
-			m, rec := newMember(false)
-			m.Replacing = tc.before
-			h.join(m, false)
-			var wd []string
-			for _, e := range decodeAll(t, rec.take(), h.opt) {
-				wd = append(wd, prefixes(e.wd)...)
-			}
-			slices.Sort(wd)
-			if diff := cmp.Diff(tc.want, wd); diff != "" {
-				t.Errorf("withdrawn (-want +got):\n%s", diff)
-			}
-			if m.Replacing != nil {
-				t.Error("Replacing kept")
-			}
-		})
+		}
 	}
 }

@@ -6,12 +6,25 @@ package export
 //
 //	Loc-RIB owner ──Changes (batches, in order)──▶ Group.run ──Packer──▶ bytes ──Send──▶ every member
 //	              ──Join / Leave / Refresh / Synced──▶        (owns the Adj-RIB-Out)
+//	              ──Walked (keys of its tables)──────▶
 //
 // The Adj-RIB-Out (adjout.go) holds, per prefix, the out sets sent: one
 // per distinct attribute set as sent (after the export rules), shared by
 // reference count. Without ADD-PATH it is indexed by the Loc-RIB's entry
-// number for the prefix (Change.Slot), in arrays outside the Go heap, so
-// a change finds its prefix's state without hashing.
+// number for the prefix (Change.Slot), in an array outside the Go heap,
+// so a change finds its prefix's state without hashing. Without an MRAI
+// it keeps no prefixes at all, only the out set per slot (4 bytes a
+// prefix instead of 12 for IPv4): what lists it (a member joining an
+// existing group, ROUTE-REFRESH, Snapshot, the withdrawals owed to a
+// member moving from another group) pairs the slots with the keys of a
+// walk of the Loc-RIB, which its owner gives the group in the input
+// channel, in order with the batches (walk.go). A dump to a member
+// interleaves with the batches rather than stopping them, so that a full
+// table sent to a slow peer does not hold up the Loc-RIB's owner for as
+// long: the member gets the batches from its Join on, and may then be
+// sent a prefix twice in the same state, or the withdrawal of one the
+// dump never sent, both harmless by RFC 4271 §9. Copies (Snapshot, and
+// what Replacing needs) are walked whole, with no batch in between.
 //
 // Coalescing happens before the group (the Loc-RIB reports a prefix once
 // per batch, with its latest selection), and again here: a prefix whose
@@ -34,7 +47,6 @@ import (
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/attr"
-	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/godwit-bgp/godwit/wire/nlri"
 )
 
@@ -168,8 +180,11 @@ type cacheKey struct {
 	fam nlri.Family
 }
 
-// Group is one update group. Its methods other than In, Counts, Len and
-// Snapshot are for its own goroutine (Run).
+// Group is one update group. Its goroutine (Run) owns its state; the
+// exported methods post to it (Counts reads counters it publishes), so
+// any goroutine may call them, but the batches and the walks come from
+// one, the Loc-RIB's owner, whose order the group relies on. The
+// unexported methods are for the group's goroutine.
 type Group struct {
 	cfg   Config
 	opts  rib.Options // for ordering paths in best-N mode
@@ -189,6 +204,9 @@ type Group struct {
 	// is cleared when it reaches maxRejected.
 	rejected map[cacheKey]struct{}
 	waiting  map[*Member]bool // joined before Synced: End-of-RIB then
+	// replacing holds the waiting members that moved from another
+	// group: the withdrawals of what they had from it go at Synced.
+	replacing map[*Member]*replaced
 	// MRAI: changes held back, the timer, and when UPDATEs last went.
 	// moved holds the withdrawals a held prefix's change at another
 	// slot replaced (see hold).
@@ -228,14 +246,11 @@ type (
 	joinMsg struct {
 		m       *Member
 		initial bool
+		w       *Walk // the dump, unless initial
 	}
-	leaveMsg   struct{ m *Member }
-	syncedMsg  struct{}
-	refreshMsg struct {
-		m   *Member
-		fam nlri.Family
-	}
-	queryMsg struct{ fn func() }
+	leaveMsg  struct{ m *Member }
+	syncedMsg struct{}
+	queryMsg  struct{ fn func() }
 )
 
 // NewGroup returns a group with no members; Run starts it. onErr is told
@@ -243,10 +258,12 @@ type (
 // it already.
 func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *Group {
 	return &Group{cfg: cfg, opts: opts, in: make(chan any, 4), done: make(chan struct{}), onErr: onErr,
-		out4:  newAdjOut(cfg.Options.AddPath.Has(nlri.IPv4Unicast), rib.Prefix4.Prefix),
-		out6:  newAdjOut(cfg.Options.AddPath.Has(nlri.IPv6Unicast), rib.Prefix6.Prefix),
+		// Keys only with an MRAI, whose hold replays changes out of
+		// order (adjout.go).
+		out4:  newAdjOut(cfg.Options.AddPath.Has(nlri.IPv4Unicast), cfg.MRAI > 0, rib.Prefix4.Prefix),
+		out6:  newAdjOut(cfg.Options.AddPath.Has(nlri.IPv6Unicast), cfg.MRAI > 0, rib.Prefix6.Prefix),
 		byKey: map[string]uint32{}, cache: map[cacheKey]uint32{}, rejected: map[cacheKey]struct{}{},
-		waiting: map[*Member]bool{}, pk: wire.NewPacker(cfg.Options)}
+		waiting: map[*Member]bool{}, replacing: map[*Member]*replaced{}, pk: wire.NewPacker(cfg.Options)}
 }
 
 // Config is the group's configuration.
@@ -399,12 +416,19 @@ type sharedBatch struct {
 	done    func()
 }
 
-// Join adds a member. The group sends it the whole Adj-RIB-Out and
-// End-of-RIB. A member that joins with initial set, before the group's
-// fill from the Loc-RIB, gets that fill as it comes and End-of-RIB at
-// Synced instead.
-func (g *Group) Join(ctx context.Context, m *Member, initial bool) bool {
-	return g.post(ctx, joinMsg{m, initial})
+// Join adds a member. A member that joins with initial set, before the
+// group's fill from the Loc-RIB, gets that fill as it comes and End-of-RIB
+// at Synced. Any other gets the whole Adj-RIB-Out and End-of-RIB (or,
+// with Replacing, the withdrawals) through the returned Walk, which the
+// owner must walk to its end (Walked); it gets every later batch as it
+// comes, from the Join on.
+func (g *Group) Join(ctx context.Context, m *Member, initial bool) (*Walk, bool) {
+	var w *Walk
+	if !initial {
+		w = g.newWalk(m, nlri.Family{})
+		w.eor, w.replacing = true, m.Replacing != nil
+	}
+	return w, g.post(ctx, joinMsg{m, initial, w})
 }
 
 // Leave removes a member.
@@ -415,9 +439,12 @@ func (g *Group) Leave(ctx context.Context, m *Member) bool { return g.post(ctx, 
 func (g *Group) Synced(ctx context.Context) bool { return g.post(ctx, syncedMsg{}) }
 
 // Refresh sends one family's Adj-RIB-Out to m again (a ROUTE-REFRESH from
-// the peer, RFC 2918; framed by BoRR and EoRR with RFC 7313).
-func (g *Group) Refresh(ctx context.Context, m *Member, fam nlri.Family) bool {
-	return g.post(ctx, refreshMsg{m, fam})
+// the peer, RFC 2918; framed by BoRR and EoRR with RFC 7313) through the
+// returned Walk, which the owner must walk to its end (Walked).
+func (g *Group) Refresh(ctx context.Context, m *Member, fam nlri.Family) (*Walk, bool) {
+	w := g.newWalk(m, fam)
+	w.framed = m.EnhancedRefresh
+	return w, g.post(ctx, startMsg{w})
 }
 
 // Query runs fn in the group's goroutine and waits for it.
@@ -456,18 +483,24 @@ func (g *Group) handle(ctx context.Context, m any) {
 		m.done()
 	case joinMsg:
 		g.members = append(g.members, m.m)
-		switch {
-		case m.initial:
+		var rep *replaced
+		if m.m.Replacing != nil {
+			rep = g.replacedFor(m.m.Replacing, m.initial)
+			m.m.Replacing = nil
+		}
+		if m.initial {
 			g.waiting[m.m] = true
-		case m.m.Replacing != nil:
-			g.dump(ctx, m.m, nil, false)
-			g.withdrawMissing(ctx, m.m)
-		default:
-			g.dump(ctx, m.m, nil, true)
+			if rep != nil {
+				g.replacing[m.m] = rep
+			}
+		} else {
+			m.w.rep = rep
+			g.startWalk(ctx, m.w)
 		}
 	case leaveMsg:
 		g.members = slices.DeleteFunc(g.members, func(x *Member) bool { return x == m.m })
 		delete(g.waiting, m.m)
+		delete(g.replacing, m.m)
 	case syncedMsg:
 		// The initial fill goes out before End-of-RIB, MRAI or not.
 		if g.mraiTimer != nil {
@@ -478,21 +511,35 @@ func (g *Group) handle(ctx context.Context, m any) {
 		for _, mb := range slices.Clone(g.members) {
 			if g.waiting[mb] {
 				delete(g.waiting, mb)
-				if mb.Replacing != nil {
-					g.withdrawMissing(ctx, mb)
+				if r := g.replacing[mb]; r != nil {
+					delete(g.replacing, mb)
+					g.send(ctx, mb, r.withdrawals(g.cfg.Options))
 				} else {
 					g.send(ctx, mb, eorMessages(mb, g.cfg.Options))
 				}
 			}
 		}
-	case refreshMsg:
-		if slices.Contains(g.members, m.m) {
-			f := m.fam
-			g.dump(ctx, m.m, &f, false)
-		}
+	case startMsg:
+		g.startWalk(ctx, m.w)
+	case walkedMsg:
+		g.walked(ctx, m)
 	case queryMsg:
 		m.fn()
 	}
+}
+
+// replacedFor is the replaced of list for a member joining: a member
+// joining a new group (initial) shares that of another that joined it
+// with the same list, since both get the same batches.
+func (g *Group) replacedFor(list []Advertised, initial bool) *replaced {
+	if initial {
+		for _, r := range g.replacing {
+			if len(r.list) == len(list) && (len(list) == 0 || &r.list[0] == &list[0]) {
+				return r
+			}
+		}
+	}
+	return newReplaced(list)
 }
 
 // apply turns a batch of changes into the difference with the Adj-RIB-Out,
@@ -511,16 +558,26 @@ func (g *Group) apply(ctx context.Context, batch []Change) {
 	if len(g.ann) == 0 && len(g.wd) == 0 {
 		return
 	}
+	if len(g.replacing) > 0 {
+		var done []*replaced // shared ones are marked once
+		for _, r := range g.replacing {
+			if !slices.Contains(done, r) {
+				done = append(done, r)
+				r.mark(g.ann)
+				r.mark(g.wd)
+			}
+		}
+	}
 	msgs := g.encode()
 	for _, m := range slices.Clone(g.members) {
 		g.send(ctx, m, msgs)
 	}
 }
 
-// applyOut brings one prefix of the Adj-RIB-Out to c's state. A slot that
-// holds another prefix was reused (see adjOut): a withdrawal is that
-// prefix's late report and is ignored; anything else withdraws the stale
-// prefix first.
+// applyOut brings one prefix of the Adj-RIB-Out to c's state. In a keyed
+// table (an MRAI's), a slot that holds another prefix was reused while
+// changes were held (see adjOut): a withdrawal is that prefix's late
+// report and is ignored; anything else withdraws the stale prefix first.
 func applyOut[K rib.Key](g *Group, t *adjOut[K], key K, c *Change, count *atomic.Int64) {
 	if k, p, ok := t.other(c.Slot, key); ok {
 		if len(c.Paths) == 0 {
@@ -739,73 +796,6 @@ func (g *Group) encode() [][]byte {
 	return splitMessages(buf)
 }
 
-// dump sends the Adj-RIB-Out (one family, or all) to one member, then
-// End-of-RIB (eor) or, for a refresh, nothing more; a refresh of a member
-// with enhanced route refresh is framed by BoRR and EoRR (RFC 7313 §4).
-func (g *Group) dump(ctx context.Context, m *Member, fam *nlri.Family, eor bool) {
-	pk := wire.NewPacker(g.cfg.Options)
-	var msgs [][]byte
-	framed := fam != nil && m.EnhancedRefresh
-	if framed {
-		msgs = append(msgs, (&wire.RouteRefresh{Family: *fam, Subtype: iana.RefreshBeginning}).AppendTo(nil, wire.Options{}))
-	}
-	bySet := map[uint32][]pend{}
-	if fam == nil || *fam == nlri.IPv4Unicast {
-		g.out4.each(func(k rib.Prefix4, ps []outPath) {
-			for _, p := range ps {
-				bySet[p.set] = append(bySet[p.set], pend{pfx: k.Prefix(), id: p.id})
-			}
-		})
-	}
-	if fam == nil || *fam == nlri.IPv6Unicast {
-		g.out6.each(func(k rib.Prefix6, ps []outPath) {
-			for _, p := range ps {
-				bySet[p.set] = append(bySet[p.set], pend{pfx: k.Prefix(), id: p.id})
-			}
-		})
-	}
-	for set, ps := range bySet {
-		pk.SetEncoded(g.sets[set].enc)
-		for _, p := range ps {
-			_ = pk.Announce(nlri.Prefix{Prefix: p.pfx, PathID: p.id})
-		}
-	}
-	msgs = append(msgs, splitMessages(pk.Bytes())...)
-	if framed {
-		msgs = append(msgs, (&wire.RouteRefresh{Family: *fam, Subtype: iana.RefreshEnd}).AppendTo(nil, wire.Options{}))
-	}
-	if eor {
-		msgs = append(msgs, eorMessages(m, g.cfg.Options)...)
-	}
-	g.send(ctx, m, msgs)
-}
-
-// withdrawMissing withdraws from m what its previous group sent and this
-// one has not (Member.Replacing), and forgets Replacing.
-func (g *Group) withdrawMissing(ctx context.Context, m *Member) {
-	kept := make([]bool, len(m.Replacing))
-	g.out4.sentPaths(m.Replacing, func(a Advertised) (rib.Prefix4, bool) {
-		if a.Family != nlri.IPv4Unicast {
-			return 0, false
-		}
-		return rib.Prefix4From(a.Prefix)
-	}, kept)
-	g.out6.sentPaths(m.Replacing, func(a Advertised) (rib.Prefix6, bool) {
-		if a.Family != nlri.IPv6Unicast {
-			return rib.Prefix6{}, false
-		}
-		return rib.Prefix6From(a.Prefix)
-	}, kept)
-	pk := wire.NewPacker(g.cfg.Options)
-	for i, a := range m.Replacing {
-		if !kept[i] {
-			_ = pk.Withdraw(nlri.Prefix{Prefix: a.Prefix, PathID: a.PathID})
-		}
-	}
-	m.Replacing = nil
-	g.send(ctx, m, splitMessages(pk.Bytes()))
-}
-
 func eorMessages(m *Member, opt wire.Options) [][]byte {
 	var out [][]byte
 	for _, f := range m.Families {
@@ -822,6 +812,7 @@ func (g *Group) send(ctx context.Context, m *Member, msgs [][]byte) {
 	if err := m.S.Send(ctx, msgs...); err != nil {
 		g.members = slices.DeleteFunc(g.members, func(x *Member) bool { return x == m })
 		delete(g.waiting, m)
+		delete(g.replacing, m)
 		if g.onErr != nil {
 			g.onErr(m, err)
 		}
@@ -834,33 +825,6 @@ type Advertised struct {
 	Prefix netip.Prefix
 	PathID uint32
 	Attrs  attr.List
-}
-
-// Snapshot copies the Adj-RIB-Out (one family when fam is not zero, one
-// prefix when pfx is valid); it runs in the group's goroutine.
-func (g *Group) Snapshot(ctx context.Context, fam nlri.Family, pfx netip.Prefix) ([]Advertised, bool) {
-	var out []Advertised
-	ok := g.Query(ctx, func() {
-		lists := map[uint32]attr.List{} // decoded once per set
-		add := func(f nlri.Family, p netip.Prefix, ps []outPath) {
-			if (fam != nlri.Family{} && f != fam) || (pfx.IsValid() && p != pfx) {
-				return
-			}
-			for _, x := range ps {
-				l, ok := lists[x.set]
-				if !ok {
-					// Our own encoding: it decodes (a failure would
-					// show as a set without attributes).
-					l, _ = g.sets[x.set].enc.List(g.cfg.Options)
-					lists[x.set] = l
-				}
-				out = append(out, Advertised{Family: f, Prefix: p, PathID: x.id, Attrs: l})
-			}
-		}
-		g.out4.each(func(k rib.Prefix4, ps []outPath) { add(nlri.IPv4Unicast, k.Prefix(), ps) })
-		g.out6.each(func(k rib.Prefix6, ps []outPath) { add(nlri.IPv6Unicast, k.Prefix(), ps) })
-	})
-	return out, ok
 }
 
 // splitMessages cuts packed output into one slice per message.

@@ -83,7 +83,8 @@ func BenchmarkGroupApply(b *testing.B) {
 			g.Run(ctx)
 		}()
 		send(b, func(ctx context.Context) bool {
-			return g.Join(ctx, &Member{S: discard{}, Families: []nlri.Family{nlri.IPv4Unicast}}, true)
+			_, ok := g.Join(ctx, &Member{S: discard{}, Families: []nlri.Family{nlri.IPv4Unicast}}, true)
+			return ok
 		})
 		return g, func() {
 			cancel()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -60,12 +61,18 @@ func (r *recorder) sendCalls() int {
 }
 
 // harness runs a group in its goroutine for one test and stops it at the
-// end, checking that Run returned.
+// end, checking that Run returned. It plays the Loc-RIB's owner: it keeps
+// the prefix at each slot as its changes report them (lr4, lr6), and walks
+// those for the group's Walks.
 type harness struct {
 	t   *testing.T
 	g   *Group
 	tb  *rib.Table
 	opt wire.Options
+	lr4 map[uint32]rib.Prefix4
+	lr6 map[uint32]rib.Prefix6
+	// chunk is the keys per Walked (a few, so that walks take several).
+	chunk int
 }
 
 func newHarness(t *testing.T, cfg Config, onErr func(*Member, error)) *harness {
@@ -85,7 +92,7 @@ func newHarness(t *testing.T, cfg Config, onErr func(*Member, error)) *harness {
 			t.Errorf("the group's goroutine did not end within %v", wait)
 		}
 	})
-	return &harness{t: t, g: g, tb: rib.NewTable(), opt: cfg.Options}
+	return &harness{t: t, g: g, tb: rib.NewTable(), opt: cfg.Options, lr4: map[uint32]rib.Prefix4{}, lr6: map[uint32]rib.Prefix6{}, chunk: 3}
 }
 
 // in reports the harness's failures to subtest t while it runs.
@@ -111,12 +118,93 @@ func (h *harness) do(what string, post func(ctx context.Context) bool) {
 
 func (h *harness) changes(cs ...Change) {
 	h.t.Helper()
+	for _, c := range cs {
+		h.report(c)
+	}
 	h.do("Changes", func(ctx context.Context) bool { return h.g.Changes(ctx, cs) })
+}
+
+// report keeps the Loc-RIB's prefix at c's slot: c's, or none when c
+// reports the prefix with no paths.
+func (h *harness) report(c Change) {
+	switch {
+	case c.Family == nlri.IPv4Unicast && len(c.Paths) > 0:
+		h.lr4[c.Slot] = c.P4
+	case c.Family == nlri.IPv4Unicast && h.lr4[c.Slot] == c.P4:
+		delete(h.lr4, c.Slot)
+	case c.Family == nlri.IPv6Unicast && len(c.Paths) > 0:
+		h.lr6[c.Slot] = c.P6
+	case c.Family == nlri.IPv6Unicast && h.lr6[c.Slot] == c.P6:
+		delete(h.lr6, c.Slot)
+	}
+}
+
+// walk gives the group w's families from lr4 and lr6, in slot order,
+// h.chunk keys at a time, and waits until the group has handled them.
+func (h *harness) walk(w *Walk) {
+	h.t.Helper()
+	if w == nil {
+		return
+	}
+	for wk := h.walker(w); !wk.step(); {
+	}
+}
+
+// walker walks lr4 and lr6 for w a chunk at a time, as the Loc-RIB's
+// owner does: each chunk is the table as it is when the chunk is taken,
+// from where the last one ended.
+type walker struct {
+	h   *harness
+	w   *Walk
+	fam int
+	pos uint32
+}
+
+func (h *harness) walker(w *Walk) *walker { return &walker{h: h, w: w} }
+
+// step gives the group the next chunk and waits until it has handled it;
+// it reports whether that was the last.
+func (wk *walker) step() bool {
+	h := wk.h
+	h.t.Helper()
+	fams := wk.w.Families()
+	if len(fams) == 0 {
+		return true
+	}
+	k := &Keys{Family: fams[wk.fam]}
+	var slots []uint32
+	if k.Family == nlri.IPv4Unicast {
+		slots = slices.Sorted(maps.Keys(h.lr4))
+	} else {
+		slots = slices.Sorted(maps.Keys(h.lr6))
+	}
+	slots = slices.DeleteFunc(slots, func(s uint32) bool { return s < wk.pos })
+	k.Slots = slots[:min(h.chunk, len(slots))]
+	for _, s := range k.Slots {
+		if k.Family == nlri.IPv4Unicast {
+			k.P4 = append(k.P4, h.lr4[s])
+		} else {
+			k.P6 = append(k.P6, h.lr6[s])
+		}
+	}
+	if len(slots) <= h.chunk {
+		wk.fam, wk.pos = wk.fam+1, 0
+	} else {
+		wk.pos = k.Slots[len(k.Slots)-1] + 1
+	}
+	last := wk.fam == len(fams)
+	h.do("Walked", func(ctx context.Context) bool { return h.g.Walked(ctx, wk.w, k, last) })
+	return last
 }
 
 func (h *harness) join(m *Member, initial bool) {
 	h.t.Helper()
-	h.do("Join", func(ctx context.Context) bool { return h.g.Join(ctx, m, initial) })
+	var w *Walk
+	h.do("Join", func(ctx context.Context) (ok bool) {
+		w, ok = h.g.Join(ctx, m, initial)
+		return ok
+	})
+	h.walk(w)
 }
 
 func (h *harness) leave(m *Member) {
@@ -131,7 +219,12 @@ func (h *harness) synced() {
 
 func (h *harness) refresh(m *Member, fam nlri.Family) {
 	h.t.Helper()
-	h.do("Refresh", func(ctx context.Context) bool { return h.g.Refresh(ctx, m, fam) })
+	var w *Walk
+	h.do("Refresh", func(ctx context.Context) (ok bool) {
+		w, ok = h.g.Refresh(ctx, m, fam)
+		return ok
+	})
+	h.walk(w)
 }
 
 // query runs fn in the group's goroutine, to look at its internals.
@@ -148,7 +241,12 @@ func (h *harness) snapshot(fam nlri.Family, pfx netip.Prefix) []Advertised {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	s, ok := h.g.Snapshot(ctx, fam, pfx)
+	w, ok := h.g.Snapshot(ctx, fam, pfx)
+	if !ok {
+		h.t.Fatalf("Snapshot: not taken within %v", wait)
+	}
+	h.walk(w)
+	s, ok := w.Result(ctx)
 	if !ok {
 		h.t.Fatalf("Snapshot: no answer within %v", wait)
 	}
