@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"unsafe"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -195,10 +196,58 @@ func (p *Packer) SetEncoded(e *Encoded) {
 // the decoded list (the octets, two offsets and the next hops).
 type Encoded struct {
 	attrs   []byte // without MP attributes
-	nhStart int    // NEXT_HOP is attrs[nhStart:nhEnd]; nhEnd 0: none
-	nhEnd   int
 	reach   []mpNextHop
+	nhStart int32 // NEXT_HOP is attrs[nhStart:nhEnd]; nhEnd 0: none
+	nhEnd   int32
 	v4MP    bool // reach has IPv4 unicast: its NLRI go in MP_REACH_NLRI
+}
+
+// Encoder encodes attribute sets for a sender that keeps many of them (an
+// update group, for as long as it sends them): Encode encodes a set into
+// the Encoder's own memory and returns its key, and Keep makes a lasting
+// Encoded that lives in the key's memory, so that a kept set costs one
+// allocation for its octets, which also serve as the key a sender finds
+// it by.
+type Encoder struct {
+	e   Encoded
+	key []byte
+	at  []int // where each next hop of e.reach starts in key
+}
+
+// Encode encodes attrs for a session with options opt (see SetAttrs) and
+// returns the key: the octets as sent, the path attributes and then each
+// MP_REACH_NLRI next hop with its family and reserved octet, so that two
+// sets with the same key are sent the same. It is valid until the next
+// Encode.
+func (c *Encoder) Encode(attrs attr.List, opt Options) []byte {
+	c.e.encode(attrs, opt, false)
+	c.key, c.at = append(c.key[:0], c.e.attrs...), c.at[:0]
+	for _, r := range c.e.reach {
+		c.key = binary.BigEndian.AppendUint16(c.key, uint16(r.fam.AFI))
+		c.key = append(c.key, byte(r.fam.SAFI), r.reserved, byte(len(r.nextHop)))
+		c.at = append(c.at, len(c.key))
+		c.key = append(c.key, r.nextHop...)
+	}
+	return c.key
+}
+
+// Keep returns the set of the last Encode as a lasting Encoded whose
+// octets are key's, which must hold the octets Encode returned (a string
+// made of them, kept by the caller as its key). The Encoded does not
+// refer to the attributes encoded.
+func (c *Encoder) Keep(key string) Encoded {
+	if len(key) != len(c.key) {
+		panic("wire: Encoder.Keep with a key that is not the last Encode's")
+	}
+	b := unsafe.Slice(unsafe.StringData(key), len(key)) // read only, like the string
+	e := Encoded{attrs: b[:len(c.e.attrs):len(c.e.attrs)], nhStart: c.e.nhStart, nhEnd: c.e.nhEnd, v4MP: c.e.v4MP}
+	if len(c.e.reach) > 0 {
+		e.reach = make([]mpNextHop, len(c.e.reach))
+		for i, r := range c.e.reach {
+			e.reach[i] = mpNextHop{fam: r.fam, reserved: r.reserved, nextHop: b[c.at[i] : c.at[i]+len(r.nextHop) : c.at[i]+len(r.nextHop)]}
+		}
+	}
+	return e
 }
 
 // EncodeAttrs encodes attrs for a session with options opt (see
@@ -230,7 +279,7 @@ func (e *Encoded) encode(attrs attr.List, opt Options, keep bool) {
 			start := len(e.attrs)
 			e.attrs = attr.Append(e.attrs, a, ao)
 			if a.Code() == iana.AttrNextHop && e.nhEnd == 0 {
-				e.nhStart, e.nhEnd = start, len(e.attrs)
+				e.nhStart, e.nhEnd = int32(start), int32(len(e.attrs))
 			}
 		}
 	}
@@ -266,7 +315,7 @@ func (p *Packer) mpAttrsLen() int {
 	if p.set == nil {
 		return 0
 	}
-	return len(p.set.attrs) - (p.set.nhEnd - p.set.nhStart)
+	return len(p.set.attrs) - int(p.set.nhEnd-p.set.nhStart)
 }
 
 // appendMPAttrs appends the current set's attributes without NEXT_HOP.

@@ -679,6 +679,24 @@ func TestPackerEncoded(t *testing.T) {
 		if got := pack(func(p *Packer, i int) { p.SetEncoded(enc[i]) }); !bytes.Equal(got, want) {
 			t.Errorf("AS4 %v: SetEncoded packs %d octets that differ from SetAttrs's %d", opt.AS4, len(got), len(want))
 		}
+		// Kept sets live in their keys; a key tells sets apart as sent.
+		var c Encoder
+		kept := make([]Encoded, len(sets))
+		keys := map[string]int{}
+		for i := range sets {
+			key := string(c.Encode(sets[i], opt))
+			kept[i] = c.Keep(key)
+			if j, dup := keys[key]; dup {
+				t.Errorf("sets %d and %d have one key", j, i)
+			}
+			keys[key] = i
+		}
+		if k := string(c.Encode(sets[0], opt)); keys[k] != 0 {
+			t.Error("encoding set 0 again gives another key")
+		}
+		if got := pack(func(p *Packer, i int) { p.SetEncoded(&kept[i]) }); !bytes.Equal(got, want) {
+			t.Errorf("AS4 %v: kept sets pack %d octets that differ from SetAttrs's %d", opt.AS4, len(got), len(want))
+		}
 		for i, e := range enc {
 			l, err := e.List(opt)
 			if err != nil {

@@ -167,10 +167,12 @@ type outPath struct {
 type outSet struct {
 	// enc is the set encoded for the group's sessions, once: encoding a
 	// batch only copies it, and it costs about a tenth of the decoded
-	// list's memory (Snapshot decodes it again).
-	enc  *wire.Encoded
-	key  string // canonical encoding (dedup)
-	refs int
+	// list's memory (Snapshot decodes it again). Its octets are key's:
+	// the set as sent is also what finds it in byKey, one allocation a
+	// set (wire.Encoder).
+	enc  wire.Encoded
+	key  string
+	refs int32
 	from []cacheKey // cache entries that resolve to it
 }
 
@@ -228,7 +230,7 @@ type Group struct {
 	wd      []pend
 	sorted  []pend // ann by out set (encode)
 	cnt     []int
-	canon   []byte
+	enc     wire.Encoder // encodes the sets Transform makes (outSet)
 	scratch attr.Scratch // Transform's decoding of the interned sets
 	want    []outPath
 	pk      *wire.Packer
@@ -706,10 +708,11 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 		}
 		return 0, false
 	}
-	g.canon = attr.Canonical(g.canon[:0], list, attr.Options{AS4: true})
-	i, ok := g.byKey[string(g.canon)]
+	enc := g.enc.Encode(list, g.cfg.Options)
+	i, ok := g.byKey[string(enc)]
 	if !ok {
-		s := outSet{enc: wire.EncodeAttrs(list, g.cfg.Options), key: string(g.canon)}
+		key := string(enc)
+		s := outSet{enc: g.enc.Keep(key), key: key}
 		if n := len(g.free); n > 0 {
 			i = g.free[n-1]
 			g.free = g.free[:n-1]
@@ -786,7 +789,7 @@ func (g *Group) encode() [][]byte {
 	for _, a := range g.sorted {
 		if a.set != cur {
 			cur = a.set
-			pk.SetEncoded(g.sets[cur].enc)
+			pk.SetEncoded(&g.sets[cur].enc)
 		}
 		_ = pk.Announce(nlri.Prefix{Prefix: a.pfx, PathID: a.id})
 	}
