@@ -1,10 +1,10 @@
 package wire
 
 import (
-	"unsafe"
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"unsafe"
 
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/iana"
