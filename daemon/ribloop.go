@@ -234,7 +234,7 @@ type (
 )
 
 func newRibLoop(d *Daemon, opts rib.Options) *ribLoop {
-	l := &ribLoop{d: d, attrs: rib.NewTable(), opts: opts, ops: make(chan any, 64),
+	l := &ribLoop{d: d, attrs: rib.NewTable(), opts: opts, ops: make(chan any, 16),
 		localSet: map[netip.Prefix]*rib.Attrs{}, srcs: map[*neighbor]*ribSource{}, groups: map[export.GroupKey]*groupState{}}
 	l.v4 = rib.NewLocRIB[rib.Prefix4](l.attrs, opts)
 	l.v6 = rib.NewLocRIB[rib.Prefix6](l.attrs, opts)
