@@ -673,6 +673,9 @@ func (g *Group) bestN(c *Change) []Sel {
 // outSet returns the out set p is sent with, taking one reference, or
 // false when p is not sent.
 func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) {
+	if g.cfg.Rules.refusesSource(p.Src) {
+		return 0, false
+	}
 	ck := cacheKey{a: p.Attrs, src: p.Src, fam: fam}
 	cacheable := g.cfg.Rules.Policy == nil || !prefixDependent(g.cfg.Rules.Policy)
 	if cacheable {

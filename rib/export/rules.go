@@ -128,6 +128,23 @@ func (r *Rules) allowed(src *rib.Source, l attr.List) bool {
 	}
 }
 
+// refusesSource reports whether no path from src is sent, whatever its
+// attributes: allowed's rules that look at the source alone. A group
+// that sends none of a peer's routes (eBGP without transit) then refuses
+// each of them without a lookup and without remembering the refusal.
+func (r *Rules) refusesSource(src *rib.Source) bool {
+	switch {
+	case src.Local:
+		return false
+	case !r.IBGP:
+		return !r.Transit && r.Policy == nil
+	case !src.IBGP, src.RRClient:
+		return false
+	default:
+		return !r.Client
+	}
+}
+
 // Transform returns the attributes a path is sent with, or false when it
 // is not sent. fam is the path's family and pfx its prefix (for the
 // policy); a is the path's interned set, which is never modified. With

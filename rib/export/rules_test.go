@@ -623,3 +623,21 @@ func TestTransformPolicyNextHop(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusesSource checks that the shortcut agrees with allowed for
+// every kind of group and source: it refuses exactly the sources allowed
+// refuses whatever the attributes.
+func TestRefusesSource(t *testing.T) {
+	for _, r := range []Rules{
+		{}, {Transit: true}, {Policy: &fakePolicy{}},
+		{IBGP: true}, {IBGP: true, Client: true},
+	} {
+		for _, src := range []*rib.Source{
+			{Local: true}, {}, {IBGP: true}, {IBGP: true, RRClient: true},
+		} {
+			if got, want := r.refusesSource(src), !r.allowed(src, nil); got != want {
+				t.Errorf("rules %+v, source %+v: refusesSource %v, allowed says %v", r.Key(), *src, got, want)
+			}
+		}
+	}
+}
