@@ -4,6 +4,7 @@ import (
 	"unsafe"
 
 	"github.com/godwit-bgp/godwit/internal/offheap"
+	"github.com/godwit-bgp/godwit/internal/prefetch"
 )
 
 // index maps a key to its entry number in a LocRIB: open addressing with
@@ -160,7 +161,13 @@ func (x *index[K]) rebuild(n int, entries *offheap.Paged[entry[K]]) {
 	}
 	x.shift = uint8(64 - log2(n))
 	mask := n - 1
-	for ei := range uint32(entries.Len()) {
+	total := uint32(entries.Len())
+	for ei := range total {
+		// The slots are written in no order: ask for the home slot of
+		// a key a little ahead (see LocRIB.Prefetch).
+		if ahead := ei + rebuildAhead; ahead < total {
+			prefetch.Line(x.homeSlot(entries.At(ahead).key))
+		}
 		e := entries.At(ei)
 		if e.cls&entryFree != 0 {
 			continue
@@ -182,6 +189,9 @@ func (x *index[K]) rebuild(n int, entries *offheap.Paged[entry[K]]) {
 	old32.Free()
 	old64.Free()
 }
+
+// rebuildAhead is how many entries ahead rebuild prefetches.
+const rebuildAhead = 16
 
 func log2(n int) int {
 	l := 0
