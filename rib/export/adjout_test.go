@@ -78,8 +78,8 @@ func (h *harness) keyPages() (v4, v6 int) {
 func (h *harness) liveSets() (live, keys int) {
 	h.t.Helper()
 	h.query(func() {
-		for _, s := range h.g.sets {
-			if s.refs > 0 {
+		for i := range uint32(h.g.sets.len()) {
+			if h.g.sets.at(i).refs > 0 {
 				live++
 			}
 		}

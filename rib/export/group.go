@@ -198,7 +198,7 @@ type Group struct {
 
 	out4  *adjOut[rib.Prefix4]
 	out6  *adjOut[rib.Prefix6]
-	sets  []outSet
+	sets  setPages
 	free  []uint32
 	byKey map[string]uint32
 	cache map[cacheKey]uint32
@@ -682,7 +682,7 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 		// Consecutive changes mostly share a set: one entry in front of
 		// the map saves hashing the key.
 		if g.lastOK && g.lastKey == ck {
-			g.sets[g.lastSet].refs++
+			g.sets.at(g.lastSet).refs++
 			return g.lastSet, true
 		}
 		if g.lastRejOK && g.lastRej == ck {
@@ -690,7 +690,7 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 		}
 		if i, ok := g.cache[ck]; ok {
 			g.lastKey, g.lastSet, g.lastOK = ck, i, true
-			g.sets[i].refs++
+			g.sets.at(i).refs++
 			return i, true
 		}
 		if _, ok := g.rejected[ck]; ok {
@@ -719,24 +719,50 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 		if n := len(g.free); n > 0 {
 			i = g.free[n-1]
 			g.free = g.free[:n-1]
-			g.sets[i] = s
+			*g.sets.at(i) = s
 		} else {
-			i = uint32(len(g.sets))
-			g.sets = append(g.sets, s)
+			i = g.sets.add(s)
 		}
 		g.byKey[s.key] = i
 	}
 	if cacheable {
 		if _, dup := g.cache[ck]; !dup {
 			g.cache[ck] = i
-			g.sets[i].from = append(g.sets[i].from, ck)
+			os := g.sets.at(i)
+			os.from = append(os.from, ck)
 		}
 	}
-	g.sets[i].refs++
+	g.sets.at(i).refs++
 	return i, true
 }
 
 const noSet = ^uint32(0)
+
+// setPages holds the out sets in pages of setPageLen that never move: a
+// growing slice of them copied every set (pointers included, so under the
+// collector's write barrier) each time it grew, a tenth of a full table's
+// fill.
+type setPages struct {
+	pages [][]outSet
+	n     uint32
+}
+
+const setPageLen = 1 << 10
+
+func (p *setPages) at(i uint32) *outSet { return &p.pages[i/setPageLen][i%setPageLen] }
+
+func (p *setPages) len() int { return int(p.n) }
+
+// add appends s and returns its index.
+func (p *setPages) add(s outSet) uint32 {
+	if int(p.n) == len(p.pages)*setPageLen {
+		p.pages = append(p.pages, make([]outSet, setPageLen))
+	}
+	i := p.n
+	p.n++
+	*p.at(i) = s
+	return i
+}
 
 const maxRejected = 1 << 16
 
@@ -750,7 +776,7 @@ func prefixDependent(p Policy) bool {
 }
 
 func (g *Group) release(i uint32) {
-	s := &g.sets[i]
+	s := g.sets.at(i)
 	s.refs--
 	if s.refs > 0 {
 		return
@@ -775,7 +801,7 @@ func (g *Group) encode() [][]byte {
 		_ = pk.Withdraw(nlri.Prefix{Prefix: w.pfx, PathID: w.id})
 	}
 	// Counting sort of the announcements by set.
-	g.cnt = slices.Grow(g.cnt[:0], len(g.sets)+1)[:len(g.sets)+1]
+	g.cnt = slices.Grow(g.cnt[:0], g.sets.len()+1)[:g.sets.len()+1]
 	clear(g.cnt)
 	for _, a := range g.ann {
 		g.cnt[a.set+1]++
@@ -792,7 +818,7 @@ func (g *Group) encode() [][]byte {
 	for _, a := range g.sorted {
 		if a.set != cur {
 			cur = a.set
-			pk.SetEncoded(&g.sets[cur].enc)
+			pk.SetEncoded(&g.sets.at(cur).enc)
 		}
 		_ = pk.Announce(nlri.Prefix{Prefix: a.pfx, PathID: a.id})
 	}

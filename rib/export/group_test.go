@@ -1108,9 +1108,9 @@ func TestGroupOutSetsFreed(t *testing.T) {
 		var s state
 		h.query(func() {
 			g := h.g
-			s = state{sets: len(g.sets), byKey: len(g.byKey), cache: len(g.cache), free: len(g.free), out4: int(g.count4.Load())}
-			for _, x := range g.sets {
-				if x.refs > 0 {
+			s = state{sets: g.sets.len(), byKey: len(g.byKey), cache: len(g.cache), free: len(g.free), out4: int(g.count4.Load())}
+			for i := range uint32(g.sets.len()) {
+				if g.sets.at(i).refs > 0 {
 					s.live++
 				}
 			}

@@ -215,7 +215,7 @@ func (g *Group) walkAdd(w *Walk, fam nlri.Family, pfx netip.Prefix, ps []outPath
 		if !ok {
 			// Our own encoding: it decodes (a failure would show as a
 			// set without attributes).
-			l, _ = g.sets[p.set].enc.List(g.cfg.Options)
+			l, _ = g.sets.at(p.set).enc.List(g.cfg.Options)
 			w.lists[p.set] = l
 		}
 		w.out = append(w.out, Advertised{Family: fam, Prefix: pfx, PathID: p.id, Attrs: l})
