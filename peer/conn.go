@@ -194,12 +194,16 @@ func (t *link) readLoop() {
 	}()
 	rd := transport.NewReader(nc)
 	batch := make([]*wire.Update, 0, 64)
+	// The batch's UPDATEs are decoded into memory reused once the
+	// Handler has had them (it keeps nothing of them: see Handler).
+	var dec wire.UpdateDecoder
 	for {
 		typ, msg, err := rd.ReadMessage()
 		if err != nil {
 			if len(batch) > 0 {
 				t.deliver(s, batch)
 				batch = batch[:0]
+				dec.Reset()
 			}
 			t.readFailed(err)
 			if fault.As(err) != nil {
@@ -228,7 +232,7 @@ func (t *link) readLoop() {
 			}
 			switch typ {
 			case iana.MsgUpdate:
-				u, err := wire.DecodeUpdate(body, *t.recvOpts.Load())
+				u, err := dec.Decode(body, *t.recvOpts.Load())
 				if f := fault.As(err); f != nil {
 					c.p.noteFault(f)
 					if f.Action == fault.SessionReset || u == nil {
@@ -246,17 +250,20 @@ func (t *link) readLoop() {
 					t.deliver(s, batch)
 					clear(batch)
 					batch = batch[:0]
+					dec.Reset()
 				}
 				continue
 			case iana.MsgKeepalive:
 				if len(batch) > 0 && !rd.HasMessage() {
 					t.deliver(s, batch)
 					batch = batch[:0]
+					dec.Reset()
 				}
 				continue
 			case iana.MsgRouteRefresh:
 				t.deliver(s, batch)
 				batch = batch[:0]
+				dec.Reset()
 				rr, err := wire.DecodeRouteRefresh(body)
 				if f := fault.As(err); f != nil {
 					t.postFSM(Event{Type: UpdateMsgErr, Code: f.Code, Subcode: f.Subcode, Data: f.Data}, nil, true)
@@ -274,6 +281,7 @@ func (t *link) readLoop() {
 			}
 			t.deliver(s, batch)
 			batch = batch[:0]
+			dec.Reset()
 		}
 		// Before Established, and OPEN/NOTIFICATION at any time: the
 		// driver decides, and the reader waits for it.

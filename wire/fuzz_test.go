@@ -218,6 +218,10 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
+// fuzzDecoder is reused across FuzzUpdate's inputs, so that memory an
+// input leaves behind in it shows on a later one.
+var fuzzDecoder UpdateDecoder
+
 func FuzzUpdate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, flags byte) {
 		opt := optionsFromByte(flags)
@@ -233,6 +237,18 @@ func FuzzUpdate(f *testing.F) {
 			}
 			if u != nil && fault.Worst(u.Faults) != fa {
 				t.Fatalf("returned %v, worst of Faults is %v", fa, fault.Worst(u.Faults))
+			}
+		}
+		// An UpdateDecoder, whose memory earlier inputs used, decodes
+		// the same.
+		fuzzDecoder.Reset()
+		for range 2 {
+			ud, errd := fuzzDecoder.Decode(body, opt)
+			if (ud == nil) != (u == nil) || (errd == nil) != (err == nil) {
+				t.Fatalf("UpdateDecoder gives %v, %v; DecodeUpdate %v, %v", ud != nil, errd, u != nil, err)
+			}
+			if u != nil && !bytes.Equal(ud.AppendTo(nil, opt), u.AppendTo(nil, opt)) {
+				t.Fatal("UpdateDecoder and DecodeUpdate decode differently")
 			}
 		}
 		if u == nil {

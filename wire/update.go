@@ -94,7 +94,38 @@ func isPrefixFamily(f nlri.Family) bool {
 // when its action lets the session carry on (attribute discard,
 // treat-as-withdraw, AFI/SAFI disable): Reach and Unreach then give what to
 // install and what to remove. On session reset it is nil.
-func DecodeUpdate(body []byte, opt Options) (*Update, error) {
+func DecodeUpdate(body []byte, opt Options) (*Update, error) { return decodeUpdate(body, opt, nil) }
+
+// UpdateDecoder decodes UPDATEs into memory it reuses after Reset: a
+// reader that hands a batch of UPDATEs to a consumer that keeps nothing
+// of them once it returns (peer.Handler's contract) decodes a full table
+// without leaving garbage per message for the collector. The Updates it
+// returns are valid until Reset.
+type UpdateDecoder struct {
+	slots []*updateSlot
+	n     int
+}
+
+type updateSlot struct {
+	u     Update
+	attrs attr.Scratch
+}
+
+// Decode is DecodeUpdate into the decoder's memory.
+func (d *UpdateDecoder) Decode(body []byte, opt Options) (*Update, error) {
+	if d.n == len(d.slots) {
+		d.slots = append(d.slots, new(updateSlot))
+	}
+	s := d.slots[d.n]
+	d.n++
+	return decodeUpdate(body, opt, s)
+}
+
+// Reset makes the memory of every Update decoded so far available again;
+// they must not be used afterwards.
+func (d *UpdateDecoder) Reset() { d.n = 0 }
+
+func decodeUpdate(body []byte, opt Options, slot *updateSlot) (*Update, error) {
 	// RFC 4271 §6.3 and RFC 7606 §4: the two length fields must fit the
 	// message, otherwise nothing can be located.
 	if len(body) < 4 {
@@ -111,7 +142,13 @@ func DecodeUpdate(body []byte, opt Options) (*Update, error) {
 		return nil, fault.Update(fault.SessionReset, iana.UpdateMalformedAttributeList, nil,
 			"withdrawn routes length %d and total path attribute length %d overrun the %d-octet body", wlen, alen, len(body))
 	}
-	u := &Update{
+	var u *Update
+	if slot != nil {
+		u = &slot.u
+	} else {
+		u = new(Update)
+	}
+	*u = Update{
 		Withdrawn: body[2 : 2+wlen],
 		RawAttrs:  body[4+wlen : 4+wlen+alen],
 		NLRI:      body[4+wlen+alen:],
@@ -131,7 +168,13 @@ func DecodeUpdate(body []byte, opt Options) (*Update, error) {
 		return nil, err
 	}
 
-	attrs, faults := attr.Decode(u.RawAttrs, attr.Options{AS4: opt.AS4})
+	var attrs attr.List
+	var faults []*fault.Error
+	if slot != nil {
+		attrs, faults = attr.DecodeScratch(u.RawAttrs, attr.Options{AS4: opt.AS4}, &slot.attrs)
+	} else {
+		attrs, faults = attr.Decode(u.RawAttrs, attr.Options{AS4: opt.AS4})
+	}
 	u.Attrs = attrs
 	u.Faults = faults
 	for _, f := range faults {
