@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"slices"
 	"unsafe"
 
@@ -356,6 +357,36 @@ func (p *Packer) Announce(pfx nlri.Prefix) error {
 		}
 	}
 	p.out = nlri.AppendPrefix(p.out, pfx.Prefix, pfx.PathID, ap)
+	return nil
+}
+
+// AnnounceIPv4 is Announce for the IPv4 unicast prefix addr/bits (addr
+// in host order, bits at most 32, host bits zero), for a sender that
+// keeps its prefixes packed rather than as netip.Prefix: the hot path of a
+// full table's re-advertisement.
+func (p *Packer) AnnounceIPv4(addr uint32, bits uint8, pathID uint32) error {
+	if p.v4MP() || bits > 32 {
+		var a [4]byte
+		binary.BigEndian.PutUint32(a[:], addr)
+		return p.Announce(nlri.Prefix{Prefix: netip.PrefixFrom(netip.AddrFrom4(a), int(bits)), PathID: pathID})
+	}
+	ap := p.opt.AddPath.Has(nlri.IPv4Unicast)
+	n := 1 + (int(bits)+7)/8
+	if ap {
+		n += 4
+	}
+	if p.kind != packAnnounce || len(p.out)-p.start+n > p.max {
+		if err := p.openAnnounce(n); err != nil {
+			return err
+		}
+	}
+	if ap {
+		p.out = binary.BigEndian.AppendUint32(p.out, pathID)
+	}
+	p.out = append(p.out, bits)
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], addr)
+	p.out = append(p.out, a[:(int(bits)+7)/8]...)
 	return nil
 }
 

@@ -236,11 +236,38 @@ type Group struct {
 	pk      *wire.Packer
 }
 
+// pend is one route to announce or withdraw in the batch being encoded.
+// It holds the packed key, not a netip.Prefix, so that a batch's pends
+// hold no pointers (no write barrier filling them, nothing to scan).
 type pend struct {
 	set uint32
-	fam nlri.Family
-	pfx netip.Prefix
 	id  uint32
+	fam nlri.Family
+	p4  rib.Prefix4
+	p6  rib.Prefix6
+}
+
+// pendOf is the pend of c's prefix.
+func pendOf(c *Change, set, id uint32) pend {
+	return pend{set: set, id: id, fam: c.Family, p4: c.P4, p6: c.P6}
+}
+
+// pendFor is the pend of a prefix of family fam.
+func pendFor(fam nlri.Family, pfx netip.Prefix, set, id uint32) pend {
+	p := pend{set: set, id: id, fam: fam}
+	if fam == nlri.IPv4Unicast {
+		p.p4, _ = rib.Prefix4From(pfx)
+	} else {
+		p.p6, _ = rib.Prefix6From(pfx)
+	}
+	return p
+}
+
+func (p *pend) prefix() netip.Prefix {
+	if p.fam == nlri.IPv4Unicast {
+		return p.p4.Prefix()
+	}
+	return p.p6.Prefix()
 }
 
 // Messages the group's goroutine takes.
@@ -585,7 +612,7 @@ func applyOut[K rib.Key](g *Group, t *adjOut[K], key K, c *Change, count *atomic
 		if len(c.Paths) == 0 {
 			return
 		}
-		g.wd = append(g.wd, pend{fam: c.Family, pfx: t.prefix(k), id: p.id})
+		g.wd = append(g.wd, pendFor(c.Family, t.prefix(k), 0, p.id))
 		g.release(p.set)
 		t.set(c.Slot, k, nil)
 		count.Add(-1)
@@ -611,7 +638,6 @@ func applyOut[K rib.Key](g *Group, t *adjOut[K], key K, c *Change, count *atomic
 func (g *Group) diff(c *Change, old []outPath) []outPath {
 	want := g.want[:0]
 	addPath := g.cfg.Options.AddPath.Has(c.Family)
-	pfx := c.Prefix()
 	paths := c.Paths
 	switch {
 	case !addPath:
@@ -622,7 +648,7 @@ func (g *Group) diff(c *Change, old []outPath) []outPath {
 		paths = g.bestN(c)
 	}
 	for _, p := range paths {
-		set, ok := g.outSet(c.Family, pfx, p)
+		set, ok := g.outSet(c, p)
 		if !ok {
 			continue
 		}
@@ -641,13 +667,13 @@ func (g *Group) diff(c *Change, old []outPath) []outPath {
 	// still in use.
 	for _, o := range old {
 		if !slices.ContainsFunc(want, func(w outPath) bool { return w.id == o.id }) {
-			g.wd = append(g.wd, pend{fam: c.Family, pfx: pfx, id: o.id})
+			g.wd = append(g.wd, pendOf(c, 0, o.id))
 		}
 		g.release(o.set)
 	}
 	for _, w := range want {
 		if !slices.Contains(old, w) {
-			g.ann = append(g.ann, pend{set: w.set, fam: c.Family, pfx: pfx, id: w.id})
+			g.ann = append(g.ann, pendOf(c, w.set, w.id))
 		}
 	}
 	return want
@@ -672,7 +698,8 @@ func (g *Group) bestN(c *Change) []Sel {
 
 // outSet returns the out set p is sent with, taking one reference, or
 // false when p is not sent.
-func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) {
+func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
+	fam := c.Family
 	if g.cfg.Rules.refusesSource(p.Src) {
 		return 0, false
 	}
@@ -700,7 +727,7 @@ func (g *Group) outSet(fam nlri.Family, pfx netip.Prefix, p Sel) (uint32, bool) 
 	}
 	// The list is encoded (and hashed) below, before the next Transform
 	// reuses the scratch.
-	list, ok := g.cfg.Rules.Transform(fam, pfx, p.Src, p.Attrs, g.cfg.Options.AS4, &g.scratch)
+	list, ok := g.cfg.Rules.Transform(fam, c.Prefix(), p.Src, p.Attrs, g.cfg.Options.AS4, &g.scratch)
 	if !ok {
 		if cacheable {
 			if len(g.rejected) >= maxRejected {
@@ -798,7 +825,7 @@ func (g *Group) encode() [][]byte {
 	pk := g.pk
 	pk.Reset()
 	for _, w := range g.wd {
-		_ = pk.Withdraw(nlri.Prefix{Prefix: w.pfx, PathID: w.id})
+		_ = pk.Withdraw(nlri.Prefix{Prefix: w.prefix(), PathID: w.id})
 	}
 	// Counting sort of the announcements by set.
 	g.cnt = slices.Grow(g.cnt[:0], g.sets.len()+1)[:g.sets.len()+1]
@@ -820,7 +847,11 @@ func (g *Group) encode() [][]byte {
 			cur = a.set
 			pk.SetEncoded(&g.sets.at(cur).enc)
 		}
-		_ = pk.Announce(nlri.Prefix{Prefix: a.pfx, PathID: a.id})
+		if a.fam == nlri.IPv4Unicast {
+			_ = pk.AnnounceIPv4(uint32(a.p4>>8), uint8(a.p4), a.id)
+		} else {
+			_ = pk.Announce(nlri.Prefix{Prefix: a.p6.Prefix(), PathID: a.id})
+		}
 	}
 	out := pk.Bytes()
 	buf := make([]byte, len(out)) // the members' queues keep it; the Packer's buffer is reused

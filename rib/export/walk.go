@@ -203,7 +203,7 @@ func (g *Group) walked(ctx context.Context, m walkedMsg) {
 func (g *Group) walkAdd(w *Walk, fam nlri.Family, pfx netip.Prefix, ps []outPath) {
 	if w.m != nil {
 		for _, p := range ps {
-			g.ann = append(g.ann, pend{set: p.set, fam: fam, pfx: pfx, id: p.id})
+			g.ann = append(g.ann, pendFor(fam, pfx, p.set, p.id))
 		}
 		return
 	}
@@ -296,14 +296,11 @@ func newReplaced(list []Advertised) *replaced {
 func (r *replaced) mark(ps []pend) {
 	for _, p := range ps {
 		if p.fam == nlri.IPv4Unicast {
-			k, _ := rib.Prefix4From(p.pfx)
-			if _, ok := r.sent4[pathKey[rib.Prefix4]{k, p.id}]; ok {
-				r.sent4[pathKey[rib.Prefix4]{k, p.id}] = true
+			if _, ok := r.sent4[pathKey[rib.Prefix4]{p.p4, p.id}]; ok {
+				r.sent4[pathKey[rib.Prefix4]{p.p4, p.id}] = true
 			}
-		} else if k, ok := rib.Prefix6From(p.pfx); ok {
-			if _, ok := r.sent6[pathKey[rib.Prefix6]{k, p.id}]; ok {
-				r.sent6[pathKey[rib.Prefix6]{k, p.id}] = true
-			}
+		} else if _, ok := r.sent6[pathKey[rib.Prefix6]{p.p6, p.id}]; ok {
+			r.sent6[pathKey[rib.Prefix6]{p.p6, p.id}] = true
 		}
 	}
 }
