@@ -626,11 +626,11 @@ func (r *LocRIB[K]) Walk(from uint32, max int, fn func(key K, slot uint32, paths
 	return i, int(i) < r.entries.Len()
 }
 
-// DrainAll is Drain reporting every path of each changed prefix: paths
-// holds the nsel selected ones first (best first), then the others in no
-// particular order; nsel is 0 when none is selected (no best path: every
-// next hop unreachable, say) and paths is empty when the prefix has no
-// path left. Like Drain's, the Paths are valid only during the call and
+// DrainAll is Drain reporting the paths of each changed prefix: paths
+// holds the nsel selected ones first (best first), then, with TrackAll
+// or when none is selected, the others in no particular order; nsel is 0
+// when none is selected (no best path: every next hop unreachable, say)
+// and paths is empty when the prefix has no path left. Like Drain's, the Paths are valid only during the call and
 // fn must not call back into the table.
 //
 // slot is the prefix's entry number, so that a consumer can keep its
@@ -671,7 +671,14 @@ func (r *LocRIB[K]) DrainSome(max int, fn func(key K, slot uint32, paths []*Path
 			continue
 		}
 		e.cls |= entryShown
-		fn(e.key, ei, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
+		// The paths outside the selection only for consumers of every
+		// path (TrackAll): the others read the selection alone, and ten
+		// peers' paths to a prefix cost ten Paths to build.
+		np := int(e.n)
+		if !r.trackAll && e.nsel > 0 {
+			np = int(e.nsel)
+		}
+		fn(e.key, ei, r.paths(r.recs.run(e.off, np)), int(e.nsel))
 	}
 	if n < len(r.dirty) {
 		// The rest move to the front (a copy of what is left, once per
