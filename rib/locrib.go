@@ -396,10 +396,43 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 		r.changedUnselected(ei)
 		return nil
 	}
+	wins := r.winsEarly(e, run, p.set, src)
 	r.savePrev(e)
 	r.appendRec(ei, p)
+	if wins {
+		r.selectOnly(ei, int(r.entries.At(ei).n)-1)
+		return nil
+	}
 	r.reselect(ei)
 	return nil
+}
+
+// winsEarly reports whether a path with set beats every path e holds at
+// a step before MED (eliminatedEarly with the roles swapped, against the
+// best): it is better than the best there, so better there than every
+// other path too (they are at best the best's equal at those steps),
+// which makes it the only best path and the whole multipath set without
+// running the decision process.
+func (r *LocRIB[K]) winsEarly(e *entry[K], run []pathRec, set uint32, src SourceID) bool {
+	if e.nsel == 0 {
+		return false
+	}
+	best := &run[0]
+	unres, _ := r.resolution(set)
+	bestUnres, _ := r.resolution(best.set)
+	return eliminatedEarly(r.sets[best.set].a, r.sets[set].a, r.sources[best.src].Local, r.sources[src].Local, bestUnres, unres)
+}
+
+// selectOnly makes the path at index i of entry ei's run the selection,
+// alone (see winsEarly), and reports the change.
+func (r *LocRIB[K]) selectOnly(ei uint32, i int) {
+	e := r.entries.At(ei)
+	run := r.recs.run(e.off, int(e.n))
+	run[0], run[i] = run[i], run[0]
+	e.nsel = 1
+	if r.trackAll || !r.sameSelection(run[:1]) {
+		r.markDirty(ei)
+	}
 }
 
 // losesEarly reports whether a path with set loses to e's best path at a
