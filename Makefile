@@ -7,7 +7,7 @@ BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/godwit-bgp/godwit/internal/version.Version=$(VERSION)
 
-.PHONY: all build test test-short vet fuzz bench bench-peers lab demo deps clean
+.PHONY: all build test test-short vet fuzz bench bench-peers bench-go lab demo deps clean
 
 all: build
 
@@ -36,14 +36,19 @@ fuzz:
 		done; \
 	done
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./rib/...
-
 # The bgperf-style comparison (DESIGN.md scenarios S1-S3) of godwitd with
 # BIRD, FRR, GoBGP and OpenBGPD on this machine; needs root and the peers.
-# About 10 minutes; S4: godwit-bench --scenarios S4. See docs/performance.md.
-bench-peers: build
+# About 10 minutes, most of it GoBGP's; S4 and idle runs on request
+# (godwit-bench --scenarios S4, --idle 10m). See docs/performance.md.
+bench: build
 	$(BIN)/godwit-bench --scenarios S1,S2,S3 --targets bird,frr,gobgp,openbgpd,godwit --runs 3 --json-out $(BIN)/bench.json
+
+bench-peers: bench
+
+# The Go benchmarks of the hot paths (codec, Loc-RIB, update groups, the
+# daemon's pipeline): ns and bytes per prefix, no root needed.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./rib/... ./daemon/
 
 # The main job on its embedded default (DESIGN.md, "The lab"): FRR and three
 # godwitd nodes in network namespaces, sessions, routes, ECMP and pings. Needs
