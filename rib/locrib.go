@@ -159,6 +159,10 @@ var runSize = func() (s [numClasses]int) {
 // numClasses run classes reach past MaxPathsPerPrefix (runSize[31] is 65536).
 const numClasses = 32
 
+// jumpPaths bounds how far a run jumps when it grows past two paths (see
+// appendRec): at most 5 records more than a prefix with three paths needs.
+const jumpPaths = 8
+
 // entry flag bits, kept in the top of cls. entryShown keeps the slot
 // contract of DrainAll and Walk: it is set when a report gave the
 // consumer the prefix with paths (Drain: with a best path), cleared when
@@ -197,15 +201,16 @@ type LocRIB[K Key] struct {
 	// The attribute sets this table's paths use, by index, each with
 	// the number of paths using it: the table holds one Table reference
 	// per set, not per path, and the slab holds no pointers.
-	sets     []attrSlot
-	setIndex map[*Attrs]uint32
-	freeSets []uint32
-	lastSet  *Attrs // one-entry cache: an UPDATE's prefixes share a set
-	lastIdx  uint32
-	sources  []*Source  // by SourceID; nil: removed (its ID is in freeSrcs)
-	srcPaths []int      // paths held per source
-	freeSrcs []SourceID // removed IDs, ascending: AddSource takes the lowest
-	trackAll bool
+	sets       []attrSlot
+	setIndex   map[*Attrs]uint32
+	freeSets   []uint32
+	lastSet    *Attrs // one-entry cache: an UPDATE's prefixes share a set
+	lastIdx    uint32
+	sources    []*Source  // by SourceID; nil: removed (its ID is in freeSrcs)
+	srcPaths   []int      // paths held per source
+	activeSrcs int        // sources with a path in the table
+	freeSrcs   []SourceID // removed IDs, ascending: AddSource takes the lowest
+	trackAll   bool
 
 	// Next-hop tracking (nexthop.go): res answers; nhs[0] is unused
 	// (a set's nh of 0 means untracked).
@@ -899,7 +904,9 @@ func (r *LocRIB[K]) removeIf(ei uint32, match func(*pathRec) bool) int {
 	for i := range run {
 		if match(&run[i]) {
 			r.releaseSet(run[i].set)
-			r.srcPaths[run[i].src]--
+			if r.srcPaths[run[i].src]--; r.srcPaths[run[i].src] == 0 {
+				r.activeSrcs--
+			}
 			continue
 		}
 		run[k] = run[i]
@@ -974,14 +981,26 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 		if r.recs.wasteful(2, 3) {
 			r.compact() // moves e's run: read e.off after
 		}
-		off := r.recs.alloc(cls + 1)
+		next := cls + 1
+		if e.n >= 2 {
+			// A third path: the table has many peers' paths to a
+			// prefix. Growing one class at a time would copy the run
+			// at 3, 4, 6 and 8 paths; a run for as many paths as
+			// there are peers (up to jumpPaths) copies it once. A
+			// prefix two peers send (dual-homed) never gets here.
+			for want := min(r.activeSrcs, jumpPaths); runSize[next] < want && next+1 < numClasses; next++ {
+			}
+		}
+		off := r.recs.alloc(next)
 		copy(r.recs.run(off, int(e.n)), r.recs.run(e.off, int(e.n)))
 		r.recs.release(e.off, cls)
 		e.off = off
-		e.cls = e.cls&^clsMask | (cls + 1)
+		e.cls = e.cls&^clsMask | next
 	}
 	r.recs.run(e.off, int(e.n)+1)[e.n] = p
-	r.srcPaths[p.src]++
+	if r.srcPaths[p.src]++; r.srcPaths[p.src] == 1 {
+		r.activeSrcs++
+	}
 	if e.n == 0 {
 		r.live++
 	}
