@@ -149,7 +149,3 @@ func MustPrefix6(s string) Prefix6 {
 	}
 	return k
 }
-
-// Hash is k's hash, for tables outside this package that index keys the
-// way the Loc-RIB does (open addressing on the top bits).
-func Hash[K Key](k K) uint64 { return k.hash() }
