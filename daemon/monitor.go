@@ -19,21 +19,47 @@ import (
 	"github.com/godwit-bgp/godwit/wire/iana"
 )
 
+// monitor is the monitor's goroutine. When nothing has changed for
+// quietSamples samples in a row, it samples ten times less often: a
+// daemon whose sessions are all settled then costs almost no CPU at rest,
+// and every session that comes up or goes down still wakes it at once.
 func (d *Daemon) monitor(ctx context.Context) {
-	t := time.NewTicker(d.opt.MonitorInterval)
+	t := time.NewTimer(d.opt.MonitorInterval)
 	defer t.Stop()
+	quiet := 0
 	for {
+		woken := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-d.monitorWake:
+			woken = true
+			if !t.Stop() {
+				select {
+				case <-t.C:
+				default:
+				}
+			}
 		}
-		if d.observe() {
+		changed := d.observe()
+		if changed {
 			d.notify()
 		}
+		if changed || woken {
+			quiet = 0
+		} else {
+			quiet++
+		}
+		next := d.opt.MonitorInterval
+		if quiet >= quietSamples {
+			next *= 10
+		}
+		t.Reset(next)
 	}
 }
+
+const quietSamples = 10
 
 // wakeMonitor asks the monitor to sample now.
 func (d *Daemon) wakeMonitor() {
