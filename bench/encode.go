@@ -46,14 +46,15 @@ func (t *Table) Encode(j, k int, as uint32, nextHop netip.Addr) (*Stream, error)
 	}
 	st := &Stream{Messages: p.Messages(), Prefixes: len(t.Prefixes)}
 	st.Updates = p.Bytes()
-	st.Chunks = chunks(st.Updates, chunkSize)
+	st.Chunks = ChunkMessages(st.Updates, chunkSize)
 	st.EndOfRIB = wire.NewEndOfRIB(nlri.IPv4Unicast).AppendTo(nil, sessionOptions)
 	return st, nil
 }
 
-// chunks cuts back-to-back messages into pieces of about size octets,
-// each ending at a message boundary.
-func chunks(b []byte, size int) [][]byte {
+// ChunkMessages cuts back-to-back messages into pieces of about size
+// octets, each ending at a message boundary (for writes that keep
+// KEEPALIVEs or a rate between them).
+func ChunkMessages(b []byte, size int) [][]byte {
 	var out [][]byte
 	start := 0
 	for off := 0; off < len(b); {

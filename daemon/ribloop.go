@@ -375,27 +375,8 @@ func (l *ribLoop) routes(op opRoutes) {
 		op.n.log.Warn("address family disabled on this session after a malformed MP attribute (RFC 7606 §2); its routes are dropped until the session restarts", "family", fam)
 	}
 	rs.withdrawn += b.withdrawn
-	// The keys' index slots and entries are asked for ahead of their
-	// Updates (rib.LocRIB.Prefetch): a full table does not fit the cache.
-	const d = rib.PrefetchDistance
-	for i := range b.v4 {
-		if j := i + d; j < len(b.v4) {
-			l.v4.Prefetch(b.v4[j].key)
-		}
-		if j := i + d/2; j < len(b.v4) {
-			l.v4.PrefetchEntry(b.v4[j].key)
-		}
-		l.apply4(rs, b, &b.v4[i])
-	}
-	for i := range b.v6 {
-		if j := i + d; j < len(b.v6) {
-			l.v6.Prefetch(b.v6[j].key)
-		}
-		if j := i + d/2; j < len(b.v6) {
-			l.v6.PrefetchEntry(b.v6[j].key)
-		}
-		l.apply6(rs, b, &b.v6[i])
-	}
+	prefetched(l.v4, len(b.v4), func(i int) rib.Prefix4 { return b.v4[i].key }, func(i int) { l.apply4(rs, b, &b.v4[i]) })
+	prefetched(l.v6, len(b.v6), func(i int) rib.Prefix6 { return b.v6[i].key }, func(i int) { l.apply6(rs, b, &b.v6[i]) })
 	for _, f := range b.eor {
 		rs.eor[f] = true
 		if rs.staleFams[f] {
@@ -404,6 +385,22 @@ func (l *ribLoop) routes(op opRoutes) {
 	}
 	l.checkLimits(op.n, rs)
 	l.publish(op.n, rs)
+}
+
+// prefetched calls apply for each of n routes in order, asking t for the
+// index slot and entry of the keys ahead (rib.LocRIB.Prefetch): a full
+// table does not fit the cache.
+func prefetched[K rib.Key](t *rib.LocRIB[K], n int, key func(int) K, apply func(int)) {
+	const d = rib.PrefetchDistance
+	for i := range n {
+		if j := i + d; j < n {
+			t.Prefetch(key(j))
+		}
+		if j := i + d/2; j < n {
+			t.PrefetchEntry(key(j))
+		}
+		apply(i)
+	}
 }
 
 func (l *ribLoop) apply4(rs *ribSource, b *routeBatch, r *route4) {
@@ -670,12 +667,12 @@ func (l *ribLoop) step(wk *walking) bool {
 	var more bool
 	switch k.Family {
 	case nlri.IPv4Unicast:
-		wk.pos, more = l.v4.Walk(wk.pos, walkChunk, func(p rib.Prefix4, slot uint32, _ []*rib.Path, _ int) {
+		wk.pos, more = l.v4.WalkKeys(wk.pos, walkChunk, func(p rib.Prefix4, slot uint32) {
 			k.P4 = append(k.P4, p)
 			k.Slots = append(k.Slots, slot)
 		})
 	case nlri.IPv6Unicast:
-		wk.pos, more = l.v6.Walk(wk.pos, walkChunk, func(p rib.Prefix6, slot uint32, _ []*rib.Path, _ int) {
+		wk.pos, more = l.v6.WalkKeys(wk.pos, walkChunk, func(p rib.Prefix6, slot uint32) {
 			k.P6 = append(k.P6, p)
 			k.Slots = append(k.Slots, slot)
 		})

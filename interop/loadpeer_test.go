@@ -342,7 +342,7 @@ func (p *loadPeer) push(st *bench.Stream, rate int, progress func(float64)) erro
 	}
 	var err error
 	sent := 0
-	for _, c := range loadChunks(st.Updates, loadChunk) {
+	for _, c := range bench.ChunkMessages(st.Updates, loadChunk) {
 		if perOctet > 0 {
 			if d := time.Until(start.Add(time.Duration(sent) * perOctet)); d > 0 {
 				select {
@@ -367,25 +367,6 @@ func (p *loadPeer) push(st *bench.Stream, rate int, progress func(float64)) erro
 	p.pushEnd, p.pushErr, p.pushOctets = time.Now(), err, sent
 	p.mu.Unlock()
 	return err
-}
-
-// loadChunks cuts back-to-back messages into pieces of about size octets,
-// each ending at a message boundary.
-func loadChunks(b []byte, size int) [][]byte {
-	var out [][]byte
-	start := 0
-	for off := 0; off < len(b); {
-		n := int(binary.BigEndian.Uint16(b[off+16:]))
-		if off+n-start > size && off > start {
-			out = append(out, b[start:off])
-			start = off
-		}
-		off += n
-	}
-	if start < len(b) {
-		out = append(out, b[start:])
-	}
-	return out
 }
 
 // close ends the connection and waits for the goroutines.

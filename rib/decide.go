@@ -234,34 +234,44 @@ func (o *Options) compareEqualCost(a, b *Path, withMED bool) (int, Step) {
 	return 0, StepNone
 }
 
-// eliminatedEarly reports whether a path with attributes a (from a local
-// source when aLocal, with an unresolvable next hop when aUnres) loses to
-// the best path b at a step before MED: next hop resolvable, LLGR stale,
+// compareEarly compares a path with attributes a (from a local source
+// when aLocal, with an unresolvable next hop when aUnres) with the best
+// path b at the steps before MED: next hop resolvable, LLGR stale,
 // LOCAL_PREF, locally originated, AS_PATH length, ORIGIN, the steps of
-// compareEqualCost and Compare that compare each path on its own and so
-// order all paths the same way whatever the others are. Such a path is
-// eliminated before any step that depends on which other paths are there
-// (MED within a neighbouring AS, deterministic MED's groups), and is not
-// equal-cost with b: adding, changing or removing it leaves the best path
-// and the multipath set as they are. LocRIB uses it to skip the decision
-// process for the many paths of a prefix that cannot win.
-func eliminatedEarly(a, b *Attrs, aLocal, bLocal, aUnres, bUnres bool) bool {
-	if aUnres != bUnres {
-		return aUnres
+// compareEqualCost and Compare that look at each path on its own and so
+// order all paths the same way whatever the others are. It is negative
+// when a loses there, positive when a wins there, 0 when they tie.
+//
+// A path that loses there is eliminated before any step that depends on
+// which other paths are there (MED within a neighbouring AS,
+// deterministic MED's groups) and is not equal-cost with b: adding,
+// changing or removing it leaves the best path and the multipath set as
+// they are. A path that wins there beats every other path there too
+// (they are at best b's equal at those steps): it is the only best path
+// and the whole multipath set. LocRIB uses both to skip the decision
+// process for most of the paths of a prefix.
+func compareEarly(a, b *Attrs, aLocal, bLocal, aUnres, bUnres bool) int {
+	worse := func(w bool) int {
+		if w {
+			return -1
+		}
+		return 1
 	}
-	if a.LLGRStale != b.LLGRStale {
-		return a.LLGRStale
+	switch {
+	case aUnres != bUnres:
+		return worse(aUnres)
+	case a.LLGRStale != b.LLGRStale:
+		return worse(a.LLGRStale)
+	case a.localPref() != b.localPref():
+		return worse(a.localPref() < b.localPref())
+	case aLocal != bLocal:
+		return worse(bLocal)
+	case a.ASPathLen != b.ASPathLen:
+		return worse(a.ASPathLen > b.ASPathLen)
+	case a.Origin != b.Origin:
+		return worse(a.Origin > b.Origin)
 	}
-	if la, lb := a.localPref(), b.localPref(); la != lb {
-		return la < lb
-	}
-	if aLocal != bLocal {
-		return bLocal
-	}
-	if a.ASPathLen != b.ASPathLen {
-		return a.ASPathLen > b.ASPathLen
-	}
-	return a.Origin > b.Origin
+	return 0
 }
 
 // compareTieBreak runs steps 9 to 12 and the path identifier.

@@ -362,11 +362,11 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 		}
 		unselected := i >= int(e.nsel)
 		old := p.set
-		if unselected && r.losesEarly(e, run, old, src) {
+		if unselected && r.earlyOrder(e, run, old, src) < 0 {
 			// It could not win before; if it cannot now either, the
 			// selection stands.
 			set := r.acquire(a)
-			if r.losesEarly(e, run, set, src) {
+			if r.earlyOrder(e, run, set, src) < 0 {
 				p.set = set
 				p.setSeq(r.nextSeq())
 				r.releaseSet(old)
@@ -394,17 +394,17 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 	}
 	p := pathRec{set: r.acquire(a), src: uint16(src), pathID: pathID}
 	p.setSeq(r.nextSeq())
-	if r.losesEarly(e, run, p.set, src) {
+	order := r.earlyOrder(e, run, p.set, src)
+	if order < 0 {
 		// One more path that cannot win (most of ten peers' paths to a
 		// prefix): appended behind the selection, which stands.
 		r.appendRec(ei, p)
 		r.changedUnselected(ei)
 		return nil
 	}
-	wins := r.winsEarly(e, run, p.set, src)
 	r.savePrev(e)
 	r.appendRec(ei, p)
-	if wins {
+	if order > 0 {
 		r.selectOnly(ei, int(r.entries.At(ei).n)-1)
 		return nil
 	}
@@ -412,24 +412,8 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 	return nil
 }
 
-// winsEarly reports whether a path with set beats every path e holds at
-// a step before MED (eliminatedEarly with the roles swapped, against the
-// best): it is better than the best there, so better there than every
-// other path too (they are at best the best's equal at those steps),
-// which makes it the only best path and the whole multipath set without
-// running the decision process.
-func (r *LocRIB[K]) winsEarly(e *entry[K], run []pathRec, set uint32, src SourceID) bool {
-	if e.nsel == 0 {
-		return false
-	}
-	best := &run[0]
-	unres, _ := r.resolution(set)
-	bestUnres, _ := r.resolution(best.set)
-	return eliminatedEarly(r.sets[best.set].a, r.sets[set].a, r.sources[best.src].Local, r.sources[src].Local, bestUnres, unres)
-}
-
 // selectOnly makes the path at index i of entry ei's run the selection,
-// alone (see winsEarly), and reports the change.
+// alone (see compareEarly), and reports the change.
 func (r *LocRIB[K]) selectOnly(ei uint32, i int) {
 	e := r.entries.At(ei)
 	run := r.recs.run(e.off, int(e.n))
@@ -440,17 +424,19 @@ func (r *LocRIB[K]) selectOnly(ei uint32, i int) {
 	}
 }
 
-// losesEarly reports whether a path with set loses to e's best path at a
-// step that leaves the selection as it is (eliminatedEarly); false when e
-// has no best path.
-func (r *LocRIB[K]) losesEarly(e *entry[K], run []pathRec, set uint32, src SourceID) bool {
+// earlyOrder compares a path with set from src with e's best path at the
+// steps before MED (compareEarly): negative when it loses there, so the
+// selection stands; positive when it wins there, so it is the selection
+// alone; 0 when they tie there, or e has no best path, so the decision
+// process must run.
+func (r *LocRIB[K]) earlyOrder(e *entry[K], run []pathRec, set uint32, src SourceID) int {
 	if e.nsel == 0 {
-		return false
+		return 0
 	}
 	best := &run[0]
 	unres, _ := r.resolution(set)
 	bestUnres, _ := r.resolution(best.set)
-	return eliminatedEarly(r.sets[set].a, r.sets[best.set].a, r.sources[src].Local, r.sources[best.src].Local, unres, bestUnres)
+	return compareEarly(r.sets[set].a, r.sets[best.set].a, r.sources[src].Local, r.sources[best.src].Local, unres, bestUnres)
 }
 
 // changedUnselected notes a change of a path outside the selection: only
@@ -651,6 +637,19 @@ func (r *LocRIB[K]) afterDrain() {
 // walks and then follows DrainAll sees a consistent table (snapshot, then
 // changes).
 func (r *LocRIB[K]) Walk(from uint32, max int, fn func(key K, slot uint32, paths []*Path, nsel int)) (next uint32, more bool) {
+	return r.walk(from, max, func(e *entry[K], slot uint32) {
+		fn(e.key, slot, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
+	})
+}
+
+// WalkKeys is Walk for a reader that needs only the prefixes and their
+// slots (an update group pairing them with what it sent): no Paths are
+// built.
+func (r *LocRIB[K]) WalkKeys(from uint32, max int, fn func(key K, slot uint32)) (next uint32, more bool) {
+	return r.walk(from, max, func(e *entry[K], slot uint32) { fn(e.key, slot) })
+}
+
+func (r *LocRIB[K]) walk(from uint32, max int, fn func(e *entry[K], slot uint32)) (next uint32, more bool) {
 	i := from
 	for n := 0; int(i) < r.entries.Len() && n < max; i++ {
 		e := r.entries.At(i)
@@ -658,7 +657,7 @@ func (r *LocRIB[K]) Walk(from uint32, max int, fn func(key K, slot uint32, paths
 			continue
 		}
 		e.cls |= entryShown
-		fn(e.key, i, r.paths(r.recs.run(e.off, int(e.n))), int(e.nsel))
+		fn(e, i)
 		n++
 	}
 	return i, int(i) < r.entries.Len()

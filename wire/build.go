@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"slices"
 	"unsafe"
 
 	"github.com/godwit-bgp/godwit/wire/attr"
@@ -176,7 +175,7 @@ func NewPacker(opt Options) *Packer {
 // MPReach for IPv4 unicast (an IPv6 next hop, RFC 8950).
 func (p *Packer) SetAttrs(attrs attr.List) {
 	p.SetEncoded(nil) // closes the open UPDATE, which may use own
-	p.own.encode(attrs, p.opt, false)
+	p.own.encode(attrs, p.opt)
 	p.set = &p.own
 }
 
@@ -221,7 +220,7 @@ type Encoder struct {
 // sets with the same key are sent the same. It is valid until the next
 // Encode.
 func (c *Encoder) Encode(attrs attr.List, opt Options) []byte {
-	c.e.encode(attrs, opt, false)
+	c.e.encode(attrs, opt)
 	c.key, c.at = append(c.key[:0], c.e.attrs...), c.at[:0]
 	for _, r := range c.e.reach {
 		c.key = binary.BigEndian.AppendUint16(c.key, uint16(r.fam.AFI))
@@ -251,29 +250,16 @@ func (c *Encoder) Keep(key string) Encoded {
 	return e
 }
 
-// EncodeAttrs encodes attrs for a session with options opt (see
-// SetAttrs for what it keeps of MP attributes).
-func EncodeAttrs(attrs attr.List, opt Options) *Encoded {
-	e := &Encoded{}
-	e.encode(attrs, opt, true)
-	e.attrs = slices.Clip(e.attrs)
-	return e
-}
-
-// encode fills e from attrs, reusing its buffers. keep copies the next
-// hops of MP_REACH_NLRI, so that e does not hold on to attrs.
-func (e *Encoded) encode(attrs attr.List, opt Options, keep bool) {
+// encode fills e from attrs, reusing its buffers. The next hops of
+// MP_REACH_NLRI stay attrs' (Encoder.Keep copies them into its key).
+func (e *Encoded) encode(attrs attr.List, opt Options) {
 	e.attrs, e.reach = e.attrs[:0], e.reach[:0]
 	e.nhStart, e.nhEnd, e.v4MP = 0, 0, false
 	ao := attr.Options{AS4: opt.AS4}
 	for _, a := range attrs {
 		switch a := a.(type) {
 		case *attr.MPReach:
-			nh := a.NextHop
-			if keep {
-				nh = slices.Clone(nh)
-			}
-			e.reach = append(e.reach, mpNextHop{fam: a.Family, nextHop: nh, reserved: a.Reserved})
+			e.reach = append(e.reach, mpNextHop{fam: a.Family, nextHop: a.NextHop, reserved: a.Reserved})
 			e.v4MP = e.v4MP || a.Family == nlri.IPv4Unicast
 		case *attr.MPUnreach:
 		default:
@@ -285,9 +271,6 @@ func (e *Encoded) encode(attrs attr.List, opt Options, keep bool) {
 		}
 	}
 }
-
-// Len is the size of the encoded path attributes (without MP_REACH_NLRI).
-func (e *Encoded) Len() int { return len(e.attrs) }
 
 // List decodes the set again (for display): the path attributes, then an
 // MP_REACH_NLRI without NLRI per next hop kept. opt are the options it

@@ -30,6 +30,7 @@ import (
 	"reflect"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -61,7 +62,7 @@ func Make[T any](n int) *Block[T] {
 	}
 	b := &Block[T]{mem: mem, s: unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(mem))), n)}
 	b.cleanup = runtime.AddCleanup(b, unmap, mem)
-	mapped.add(int64(len(mem)))
+	mapped.Add(int64(len(mem)))
 	return b
 }
 
@@ -83,30 +84,15 @@ func unmap(mem []byte) {
 	if err := unix.Munmap(mem); err != nil {
 		panic(fmt.Sprintf("offheap: unmapping: %v", err))
 	}
-	mapped.add(-int64(len(mem)))
+	mapped.Add(-int64(len(mem)))
 }
 
 // Mapped is the number of bytes mapped by this package and not yet
 // unmapped (for metrics and benchmarks: it is memory the Go runtime's
 // statistics do not count).
-func Mapped() int64 {
-	mapped.mu.Lock()
-	defer mapped.mu.Unlock()
-	return mapped.n
-}
+func Mapped() int64 { return mapped.Load() }
 
-var mapped counter
-
-type counter struct {
-	mu sync.Mutex
-	n  int64
-}
-
-func (m *counter) add(d int64) {
-	m.mu.Lock()
-	m.n += d
-	m.mu.Unlock()
-}
+var mapped atomic.Int64
 
 var checked sync.Map // reflect.Type → struct{}: types already found pointer-free
 

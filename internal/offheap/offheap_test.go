@@ -88,18 +88,6 @@ func TestPaged(t *testing.T) {
 	if *p.At(4*PageLen + 3) != 0 {
 		t.Fatal("grown element not zero")
 	}
-	p.Truncate(PageLen + 2)
-	if p.Len() != PageLen+2 || p.Bytes() != 2*PageLen*4 {
-		t.Fatalf("after Truncate: len %d, %d bytes", p.Len(), p.Bytes())
-	}
-	p.Grow(PageLen + 10)
-	if *p.At(PageLen + 1) != PageLen+2 || *p.At(PageLen + 5) != 0 {
-		t.Fatal("Truncate kept the wrong elements, or did not zero the dropped ones")
-	}
-	p.Truncate(0)
-	if p.Len() != 0 || p.Bytes() != 0 {
-		t.Fatal("Truncate(0) kept pages")
-	}
 	p.Append(1)
 	p.Free()
 	if p.Len() != 0 {

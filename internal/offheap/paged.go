@@ -44,27 +44,6 @@ func (p *Paged[T]) Grow(n int) {
 	}
 }
 
-// Truncate drops the elements from n on (zeroing them, so that growing
-// again hands out zeros) and unmaps the pages no longer needed.
-func (p *Paged[T]) Truncate(n int) {
-	if n >= p.n {
-		return
-	}
-	keep := (n + PageLen - 1) / PageLen
-	if keep < len(p.pages) {
-		for _, b := range p.blocks[keep:] {
-			b.Free()
-		}
-		clear(p.blocks[keep:])
-		p.blocks, p.pages = p.blocks[:keep], p.pages[:keep]
-	}
-	if len(p.pages) > 0 && n < len(p.pages)*PageLen {
-		last := p.pages[len(p.pages)-1]
-		clear(last[n-(len(p.pages)-1)*PageLen:])
-	}
-	p.n = n
-}
-
 // Free unmaps every page; the Paged is empty afterwards.
 func (p *Paged[T]) Free() {
 	for _, b := range p.blocks {

@@ -114,24 +114,14 @@ func (r *Rules) allowed(src *rib.Source, l attr.List) bool {
 			return false
 		}
 	}
-	switch {
-	case src.Local:
-		return true
-	case !r.IBGP:
-		return r.Transit || r.Policy != nil
-	case !src.IBGP:
-		return true
-	case src.RRClient:
-		return true
-	default:
-		return r.Client
-	}
+	return !r.refusesSource(src)
 }
 
 // refusesSource reports whether no path from src is sent, whatever its
-// attributes: allowed's rules that look at the source alone. A group
-// that sends none of a peer's routes (eBGP without transit) then refuses
-// each of them without a lookup and without remembering the refusal.
+// attributes: allowed's rules that look at the source alone (see
+// allowed). A group that sends none of a peer's routes (eBGP without
+// transit) refuses each of them with it before any lookup, and without
+// remembering the refusal.
 func (r *Rules) refusesSource(src *rib.Source) bool {
 	switch {
 	case src.Local:

@@ -624,19 +624,27 @@ func TestTransformPolicyNextHop(t *testing.T) {
 	}
 }
 
-// TestRefusesSource checks that the shortcut agrees with allowed for
-// every kind of group and source: it refuses exactly the sources allowed
-// refuses whatever the attributes.
+// TestRefusesSource lists, for every kind of group and source, whether
+// the source's paths are refused whatever their attributes (RFC 4271
+// §9.1 and RFC 4456 §6 through the default policy): learned routes go to
+// an eBGP peer only with transit or a policy, a non-client's iBGP routes
+// only to clients.
 func TestRefusesSource(t *testing.T) {
-	for _, r := range []Rules{
-		{}, {Transit: true}, {Policy: &fakePolicy{}},
-		{IBGP: true}, {IBGP: true, Client: true},
+	local, ebgp, ibgp, client := &rib.Source{Local: true}, &rib.Source{}, &rib.Source{IBGP: true}, &rib.Source{IBGP: true, RRClient: true}
+	for _, tc := range []struct {
+		name  string
+		rules Rules
+		want  map[*rib.Source]bool
+	}{
+		{"eBGP", Rules{}, map[*rib.Source]bool{local: false, ebgp: true, ibgp: true, client: true}},
+		{"eBGP with transit", Rules{Transit: true}, map[*rib.Source]bool{local: false, ebgp: false, ibgp: false, client: false}},
+		{"eBGP with a policy", Rules{Policy: &fakePolicy{}}, map[*rib.Source]bool{local: false, ebgp: false, ibgp: false, client: false}},
+		{"iBGP non-client", Rules{IBGP: true}, map[*rib.Source]bool{local: false, ebgp: false, ibgp: true, client: false}},
+		{"iBGP client", Rules{IBGP: true, Client: true}, map[*rib.Source]bool{local: false, ebgp: false, ibgp: false, client: false}},
 	} {
-		for _, src := range []*rib.Source{
-			{Local: true}, {}, {IBGP: true}, {IBGP: true, RRClient: true},
-		} {
-			if got, want := r.refusesSource(src), !r.allowed(src, nil); got != want {
-				t.Errorf("rules %+v, source %+v: refusesSource %v, allowed says %v", r.Key(), *src, got, want)
+		for src, want := range tc.want {
+			if got := tc.rules.refusesSource(src); got != want {
+				t.Errorf("%s, source %+v: refusesSource %v, want %v", tc.name, *src, got, want)
 			}
 		}
 	}
