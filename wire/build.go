@@ -179,7 +179,7 @@ func (p *Packer) SetAttrs(attrs attr.List) {
 	p.set = &p.own
 }
 
-// SetEncoded is SetAttrs for a set encoded beforehand by EncodeAttrs with
+// SetEncoded is SetAttrs for a set encoded beforehand (Encoder) with
 // this Packer's options: a sender that announces one set many times (an
 // update group, batch after batch) encodes it once. e must not change
 // while it is the Packer's current set.
