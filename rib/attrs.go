@@ -2,9 +2,11 @@ package rib
 
 import (
 	"fmt"
+	"hash/maphash"
 	"net/netip"
 	"sync"
 
+	"github.com/godwit-bgp/godwit/internal/hashtab"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/fault"
 )
@@ -21,7 +23,8 @@ type Attrs struct {
 	// attributes end.
 	key     string
 	wireLen int32
-	refs    int32
+	// id numbers the set in its Table (reused once the set is gone).
+	id uint32
 
 	// Decoded once for the decision process. The fields are ordered and
 	// sized so that a set takes 96 bytes: a full table has hundreds of
@@ -74,22 +77,35 @@ func (a *Attrs) ListScratch(s *attr.Scratch) attr.List {
 
 // Table interns attribute sets for one speaker. Its lifetime is the
 // speaker's: there is no package-level cache (STYLE.md §5). It is safe for
-// concurrent use; mu guards sets and every Attrs.refs.
+// concurrent use; mu guards everything in it.
+//
+// Sets are numbered (Attrs.id, reused once a set is gone) and found by a
+// hash of their key in a pointer-free table (internal/hashtab): a set
+// holds its key once, growing the table never hashes a key again, and a
+// lookup for a new set touches one slot.
 type Table struct {
 	mu   sync.Mutex
-	sets map[string]*Attrs
+	seed maphash.Seed
+	find hashtab.Table // maphash of the key -> id
+	ents []tableEnt    // by id
+	free []uint32      // ids of removed sets
+}
+
+type tableEnt struct {
+	a    *Attrs
+	refs int32
 }
 
 // NewTable returns an empty table.
 func NewTable() *Table {
-	return &Table{sets: map[string]*Attrs{}}
+	return &Table{seed: maphash.MakeSeed()}
 }
 
 // Len is the number of distinct sets held.
 func (t *Table) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.sets)
+	return t.find.Len()
 }
 
 // Intern returns the shared set for l, adding one reference. l is encoded
@@ -114,25 +130,33 @@ func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []
 	} else {
 		zone = ""
 	}
+	h := maphash.Bytes(t.seed, scratch)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if a, ok := t.sets[string(scratch)]; ok { // no allocation for the lookup
-		a.refs++
-		return a, scratch
+	if id, ok := t.find.Find(h, func(id uint32) bool { return t.ents[id].a.key == string(scratch) }); ok {
+		t.ents[id].refs++
+		return t.ents[id].a, scratch
 	}
 	a := newAttrs(string(scratch), wireLen, l)
 	if zone != "" {
 		a.NextHop = a.NextHop.WithZone(zone)
 	}
-	a.refs = 1
-	t.sets[a.key] = a
+	if n := len(t.free); n > 0 {
+		a.id = t.free[n-1]
+		t.free = t.free[:n-1]
+		t.ents[a.id] = tableEnt{a: a, refs: 1}
+	} else {
+		a.id = uint32(len(t.ents))
+		t.ents = append(t.ents, tableEnt{a: a, refs: 1})
+	}
+	t.find.Insert(h, a.id)
 	return a, scratch
 }
 
 // Retain adds a reference to a, which must come from this table.
 func (t *Table) Retain(a *Attrs) {
 	t.mu.Lock()
-	a.refs++
+	t.ents[a.id].refs++
 	t.mu.Unlock()
 }
 
@@ -140,9 +164,19 @@ func (t *Table) Retain(a *Attrs) {
 func (t *Table) Release(a *Attrs) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	a.refs--
-	if a.refs <= 0 {
-		delete(t.sets, a.key)
+	e := &t.ents[a.id]
+	e.refs--
+	if e.refs > 0 {
+		return
+	}
+	t.find.Delete(maphash.String(t.seed, a.key), a.id)
+	*e = tableEnt{}
+	t.free = append(t.free, a.id)
+	if len(t.free) == len(t.ents) {
+		// Every set is gone (the last session went down): give the
+		// memory back rather than keep a full table's worth of slots.
+		t.find.Reset()
+		t.ents, t.free = nil, nil
 	}
 }
 

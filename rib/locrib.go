@@ -85,6 +85,7 @@ import (
 	"slices"
 	"unsafe"
 
+	"github.com/godwit-bgp/godwit/internal/hashtab"
 	"github.com/godwit-bgp/godwit/internal/offheap"
 	"github.com/godwit-bgp/godwit/internal/prefetch"
 )
@@ -202,7 +203,7 @@ type LocRIB[K Key] struct {
 	// the number of paths using it: the table holds one Table reference
 	// per set, not per path, and the slab holds no pointers.
 	sets       []attrSlot
-	setIndex   map[*Attrs]uint32
+	setIndex   hashtab.Table // hashtab.Mix(Attrs.id) -> index in sets
 	freeSets   []uint32
 	lastSet    *Attrs // one-entry cache: an UPDATE's prefixes share a set
 	lastIdx    uint32
@@ -242,7 +243,7 @@ func NewLocRIB[K Key](attrs *Table, opts Options) *LocRIB[K] {
 	if opts.MaxPaths > maxSelected {
 		opts.MaxPaths = maxSelected
 	}
-	r := &LocRIB[K]{attrs: attrs, opts: opts, setIndex: map[*Attrs]uint32{}}
+	r := &LocRIB[K]{attrs: attrs, opts: opts}
 	r.idx.init()
 	return r
 }
@@ -1068,7 +1069,7 @@ type attrSlot struct {
 func (r *LocRIB[K]) acquire(a *Attrs) uint32 {
 	i, ok := r.lastIdx, a == r.lastSet
 	if !ok {
-		i, ok = r.setIndex[a]
+		i, ok = r.setIndex.Find(hashtab.Mix(uint64(a.id)), func(i uint32) bool { return r.sets[i].a == a })
 	}
 	if !ok {
 		r.attrs.Retain(a)
@@ -1080,7 +1081,7 @@ func (r *LocRIB[K]) acquire(a *Attrs) uint32 {
 			i = uint32(len(r.sets))
 			r.sets = append(r.sets, attrSlot{a: a, nh: r.trackNextHop(a)})
 		}
-		r.setIndex[a] = i
+		r.setIndex.Insert(hashtab.Mix(uint64(a.id)), i)
 	}
 	r.sets[i].refs++
 	r.lastSet, r.lastIdx = a, i
@@ -1097,7 +1098,7 @@ func (r *LocRIB[K]) releaseSet(i uint32) {
 	}
 	r.untrackNextHop(s.nh)
 	r.attrs.Release(s.a)
-	delete(r.setIndex, s.a)
+	r.setIndex.Delete(hashtab.Mix(uint64(s.a.id)), i)
 	if r.lastSet == s.a {
 		r.lastSet = nil
 	}

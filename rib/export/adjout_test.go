@@ -83,7 +83,7 @@ func (h *harness) liveSets() (live, keys int) {
 				live++
 			}
 		}
-		keys = len(h.g.byKey)
+		keys = h.g.byKey.Len()
 	})
 	return live, keys
 }

@@ -39,11 +39,13 @@ package export
 import (
 	"context"
 	"encoding/binary"
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/godwit-bgp/godwit/internal/hashtab"
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/attr"
@@ -173,7 +175,14 @@ type outSet struct {
 	enc  wire.Encoded
 	key  string
 	refs int32
-	from []cacheKey // cache entries that resolve to it
+	from []uint32 // the cache entries (cents) that resolve to it
+}
+
+// cacheEnt is one entry of the group's cache: the out set a path with
+// these attributes from this source is sent with.
+type cacheEnt struct {
+	ck  cacheKey
+	set uint32
 }
 
 type cacheKey struct {
@@ -196,12 +205,18 @@ type Group struct {
 
 	members []*Member
 
-	out4  *adjOut[rib.Prefix4]
-	out6  *adjOut[rib.Prefix6]
-	sets  setPages
-	free  []uint32
-	byKey map[string]uint32
-	cache map[cacheKey]uint32
+	out4 *adjOut[rib.Prefix4]
+	out6 *adjOut[rib.Prefix6]
+	sets setPages
+	free []uint32
+	// byKey finds an out set by its octets (a maphash of them: hashtab's
+	// comment says why not a map), cache by the path it came from
+	// (cacheKey, through cents and its free list cfree).
+	seed  maphash.Seed
+	byKey hashtab.Table
+	cache hashtab.Table
+	cents []cacheEnt
+	cfree []uint32
 	// rejected caches the paths Transform refused, by the same key; it
 	// is cleared when it reaches maxRejected.
 	rejected map[cacheKey]struct{}
@@ -289,9 +304,9 @@ func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *G
 	return &Group{cfg: cfg, opts: opts, in: make(chan any, 4), done: make(chan struct{}), onErr: onErr,
 		// Keys only with an MRAI, whose hold replays changes out of
 		// order (adjout.go).
-		out4:  newAdjOut(cfg.Options.AddPath.Has(nlri.IPv4Unicast), cfg.MRAI > 0, rib.Prefix4.Prefix),
-		out6:  newAdjOut(cfg.Options.AddPath.Has(nlri.IPv6Unicast), cfg.MRAI > 0, rib.Prefix6.Prefix),
-		byKey: map[string]uint32{}, cache: map[cacheKey]uint32{}, rejected: map[cacheKey]struct{}{},
+		out4: newAdjOut(cfg.Options.AddPath.Has(nlri.IPv4Unicast), cfg.MRAI > 0, rib.Prefix4.Prefix),
+		out6: newAdjOut(cfg.Options.AddPath.Has(nlri.IPv6Unicast), cfg.MRAI > 0, rib.Prefix6.Prefix),
+		seed: maphash.MakeSeed(), rejected: map[cacheKey]struct{}{},
 		waiting: map[*Member]bool{}, replacing: map[*Member]*replaced{}, pk: wire.NewPacker(cfg.Options)}
 }
 
@@ -715,7 +730,8 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 		if g.lastRejOK && g.lastRej == ck {
 			return 0, false // the same for refusals (a group that sends none of a peer's routes)
 		}
-		if i, ok := g.cache[ck]; ok {
+		if c, ok := g.cache.Find(g.cacheHash(ck), func(c uint32) bool { return g.cents[c].ck == ck }); ok {
+			i := g.cents[c].set
 			g.lastKey, g.lastSet, g.lastOK = ck, i, true
 			g.sets.at(i).refs++
 			return i, true
@@ -739,7 +755,8 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 		return 0, false
 	}
 	enc := g.enc.Encode(list, g.cfg.Options)
-	i, ok := g.byKey[string(enc)]
+	h := maphash.Bytes(g.seed, enc)
+	i, ok := g.byKey.Find(h, func(i uint32) bool { return g.sets.at(i).key == string(enc) })
 	if !ok {
 		key := string(enc)
 		s := outSet{enc: g.enc.Keep(key), key: key}
@@ -750,20 +767,31 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 		} else {
 			i = g.sets.add(s)
 		}
-		g.byKey[s.key] = i
+		g.byKey.Insert(h, i)
 	}
 	if cacheable {
-		if _, dup := g.cache[ck]; !dup {
-			g.cache[ck] = i
-			os := g.sets.at(i)
-			os.from = append(os.from, ck)
+		// Not cached yet: the lookups above missed.
+		var c uint32
+		if n := len(g.cfree); n > 0 {
+			c = g.cfree[n-1]
+			g.cfree = g.cfree[:n-1]
+			g.cents[c] = cacheEnt{ck: ck, set: i}
+		} else {
+			c = uint32(len(g.cents))
+			g.cents = append(g.cents, cacheEnt{ck: ck, set: i})
 		}
+		g.cache.Insert(g.cacheHash(ck), c)
+		os := g.sets.at(i)
+		os.from = append(os.from, c)
 	}
 	g.sets.at(i).refs++
 	return i, true
 }
 
 const noSet = ^uint32(0)
+
+// cacheHash is the hash the cache files ck under.
+func (g *Group) cacheHash(ck cacheKey) uint64 { return maphash.Comparable(g.seed, ck) }
 
 // setPages holds the out sets in pages of setPageLen that never move: a
 // growing slice of them copied every set (pointers included, so under the
@@ -808,13 +836,15 @@ func (g *Group) release(i uint32) {
 	if s.refs > 0 {
 		return
 	}
-	for _, ck := range s.from {
-		delete(g.cache, ck)
+	for _, c := range s.from {
+		g.cache.Delete(g.cacheHash(g.cents[c].ck), c)
+		g.cents[c] = cacheEnt{}
+		g.cfree = append(g.cfree, c)
 	}
 	if g.lastOK && g.lastSet == i {
 		g.lastOK = false
 	}
-	delete(g.byKey, s.key)
+	g.byKey.Delete(maphash.String(g.seed, s.key), i)
 	*s = outSet{}
 	g.free = append(g.free, i)
 }

@@ -1108,7 +1108,10 @@ func TestGroupOutSetsFreed(t *testing.T) {
 		var s state
 		h.query(func() {
 			g := h.g
-			s = state{sets: g.sets.len(), byKey: len(g.byKey), cache: len(g.cache), free: len(g.free), out4: int(g.count4.Load())}
+			s = state{sets: g.sets.len(), byKey: g.byKey.Len(), cache: g.cache.Len(), free: len(g.free), out4: int(g.count4.Load())}
+			if n := len(g.cents) - len(g.cfree); n != s.cache {
+				t.Errorf("%d cache entries in use, %d found by the cache", n, s.cache)
+			}
 			for i := range uint32(g.sets.len()) {
 				if g.sets.at(i).refs > 0 {
 					s.live++
