@@ -409,8 +409,82 @@ func (r *LocRIB[K]) Update(src SourceID, pathID uint32, key K, a *Attrs) error {
 		r.selectOnly(ei, int(r.entries.At(ei).n)-1)
 		return nil
 	}
+	if order == 0 && r.tieLoses(ei) {
+		return nil
+	}
 	r.reselect(ei)
 	return nil
+}
+
+// tieLoses finishes the Update of a new path, the last of entry ei's run,
+// that ties with the best path at the steps before MED (earlyOrder 0
+// with a best path) and loses to it at a later step: the best path
+// stands, and the new path joins the multipath set if it is equal-cost
+// with it. It reports false, having changed nothing, when the new path
+// wins or when deterministic MED could group it with another path: the
+// decision process runs then.
+//
+// Why that is Select's answer: Select scans the run in order, and the
+// stored run starts with the best path, which Select found best over the
+// rest; the new path, last, is compared with it alone. The multipath
+// set is the paths equal-cost with the best in run order, which the
+// selection already holds, then the new path. With deterministic MED,
+// a new path whose neighbouring AS no other path has is a group alone,
+// and the best of the groups is found by the same order as above. With
+// ten peers' paths to each prefix, most ties lose (the older path is
+// preferred), and this skips the decision process over all of them.
+func (r *LocRIB[K]) tieLoses(ei uint32) bool {
+	e := r.entries.At(ei)
+	n := int(e.n)
+	run := r.recs.run(e.off, n)
+	if e.nsel == 0 || n < 2 {
+		return false
+	}
+	nw, best := &run[n-1], &run[0]
+	na := r.sets[nw.set].a
+	if r.opts.DeterministicMED && !r.opts.AlwaysCompareMED {
+		for i := range run[:n-1] {
+			if r.sets[run[i].set].a.NeighborAS == na.NeighborAS {
+				return false
+			}
+		}
+	}
+	np, bp := r.pathOf(nw), r.pathOf(best)
+	if c, _ := r.opts.Compare(&np, &bp); c < 0 {
+		return false
+	}
+	nsel := int(e.nsel)
+	maxPaths := max(r.opts.MaxPaths, 1)
+	if nsel < maxPaths && (r.opts.MultipathRelax || sameNeighborAS(&np, &bp)) {
+		if c, _ := r.opts.compareEqualCost(&np, &bp, true); c == 0 {
+			// In the multipath set, after the paths already there
+			// (front's order: the selection, then the rest as it was).
+			p := *nw
+			copy(run[nsel+1:], run[nsel:n-1])
+			run[nsel] = p
+			e.nsel++
+			r.markDirty(ei)
+			return true
+		}
+	}
+	r.changedUnselected(ei)
+	return true
+}
+
+// pathOf is p as a Path; Unresolvable and IGPCost (steps 1 and 8) are
+// its next hop's (nexthop.go).
+func (r *LocRIB[K]) pathOf(p *pathRec) Path {
+	unres, cost := r.resolution(p.set)
+	return Path{
+		Attrs:        r.sets[p.set].a,
+		Source:       r.sources[p.src],
+		SourceID:     SourceID(p.src),
+		PathID:       p.pathID,
+		Seq:          p.seq(),
+		Stale:        p.stale(),
+		Unresolvable: unres,
+		IGPCost:      cost,
+	}
 }
 
 // selectOnly makes the path at index i of entry ei's run the selection,
@@ -760,19 +834,7 @@ func (r *LocRIB[K]) paths(run []pathRec) []*Path {
 	r.pbuf = slices.Grow(r.pbuf[:0], n)[:n]
 	r.pptr = slices.Grow(r.pptr[:0], n)[:n]
 	for i := range run {
-		p := &run[i]
-		unres, cost := r.resolution(p.set)
-		r.pbuf[i] = Path{
-			Attrs:    r.sets[p.set].a,
-			Source:   r.sources[p.src],
-			SourceID: SourceID(p.src),
-			PathID:   p.pathID,
-			Seq:      p.seq(),
-			Stale:    p.stale(),
-			// Steps 1 and 8, per next hop (nexthop.go).
-			Unresolvable: unres,
-			IGPCost:      cost,
-		}
+		r.pbuf[i] = r.pathOf(&run[i])
 		r.pptr[i] = &r.pbuf[i]
 	}
 	return r.pptr

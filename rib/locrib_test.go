@@ -399,7 +399,7 @@ func TestPrefix4(t *testing.T) {
 // model (a map of path sets, Select on every read) and compares every
 // prefix's selection and the change feed's final states.
 func TestLocRIBModel(t *testing.T) {
-	for _, o := range []Options{NewOptions(), {MaxPaths: 1}, {MaxPaths: 3, MultipathRelax: true, DeterministicMED: true}} {
+	for _, o := range []Options{NewOptions(), {MaxPaths: 1}, {MaxPaths: 3, MultipathRelax: true, DeterministicMED: true}, {MaxPaths: 2, AlwaysCompareMED: true}, {MaxPaths: 4, DeterministicMED: true, PreferOldest: true}} {
 		t.Run(fmt.Sprintf("%+v", o), func(t *testing.T) {
 			f := newFixture(t, o)
 			sets := []*Attrs{f.attrs(65001, 100, -1), f.attrs(65001, 100, 5), f.attrs(65001, 200, -1),
