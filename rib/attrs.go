@@ -77,23 +77,44 @@ func (a *Attrs) ListScratch(s *attr.Scratch) attr.List {
 
 // Table interns attribute sets for one speaker. Its lifetime is the
 // speaker's: there is no package-level cache (STYLE.md §5). It is safe for
-// concurrent use; mu guards everything in it.
+// concurrent use.
 //
-// Sets are numbered (Attrs.id, reused once a set is gone) and found by a
-// hash of their key in a pointer-free table (internal/hashtab): a set
-// holds its key once, growing the table never hashes a key again, and a
-// lookup for a new set touches one slot.
+// Sets are found by a hash of their key in pointer-free tables
+// (internal/hashtab): a set holds its key once, growing never hashes a
+// key again, and a lookup for a new set touches one slot. The table is
+// split by hash into shards with a lock each, because every session's
+// reader interns its UPDATEs' sets while the RIB loop retains and
+// releases them: with one lock, ten peers' readers queued on it.
 type Table struct {
+	seed   maphash.Seed
+	shards [tableShards]tableShard
+}
+
+const (
+	tableShardBits = 4
+	tableShards    = 1 << tableShardBits
+	entPageBits    = 9 // entries per page of a shard: 512
+)
+
+// tableShard holds the sets whose hash starts with its number. A set's
+// id is its entry number in the shard, then the shard's number in the
+// low bits (Attrs.id).
+type tableShard struct {
 	mu   sync.Mutex
-	seed maphash.Seed
-	find hashtab.Table // maphash of the key -> id
-	ents []tableEnt    // by id
-	free []uint32      // ids of removed sets
+	find hashtab.Table // maphash of the key -> entry number
+	ents [][]tableEnt  // pages of 1<<entPageBits entries: growing copies none
+	n    uint32        // entries handed out
+	free []uint32      // entry numbers of removed sets
+	_    [24]byte      // a shard's lock on its own cache line
 }
 
 type tableEnt struct {
 	a    *Attrs
 	refs int32
+}
+
+func (sh *tableShard) ent(i uint32) *tableEnt {
+	return &sh.ents[i>>entPageBits][i&(1<<entPageBits-1)]
 }
 
 // NewTable returns an empty table.
@@ -103,9 +124,14 @@ func NewTable() *Table {
 
 // Len is the number of distinct sets held.
 func (t *Table) Len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.find.Len()
+	n := 0
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		n += sh.find.Len()
+		sh.mu.Unlock()
+	}
+	return n
 }
 
 // Intern returns the shared set for l, adding one reference. l is encoded
@@ -131,52 +157,78 @@ func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []
 		zone = ""
 	}
 	h := maphash.Bytes(t.seed, scratch)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if id, ok := t.find.Find(h, func(id uint32) bool { return t.ents[id].a.key == string(scratch) }); ok {
-		t.ents[id].refs++
-		return t.ents[id].a, scratch
+	shard := uint32(h >> (64 - tableShardBits))
+	sh := &t.shards[shard]
+	sh.mu.Lock()
+	if i, ok := sh.find.Find(h, func(i uint32) bool { return sh.ent(i).a.key == string(scratch) }); ok {
+		e := sh.ent(i)
+		e.refs++
+		sh.mu.Unlock()
+		return e.a, scratch
 	}
+	sh.mu.Unlock()
+	// Built outside the lock (an allocation and a walk of l), then
+	// looked up again: another reader may have added the same set.
 	a := newAttrs(string(scratch), wireLen, l)
 	if zone != "" {
 		a.NextHop = a.NextHop.WithZone(zone)
 	}
-	if n := len(t.free); n > 0 {
-		a.id = t.free[n-1]
-		t.free = t.free[:n-1]
-		t.ents[a.id] = tableEnt{a: a, refs: 1}
-	} else {
-		a.id = uint32(len(t.ents))
-		t.ents = append(t.ents, tableEnt{a: a, refs: 1})
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if i, ok := sh.find.Find(h, func(i uint32) bool { return sh.ent(i).a.key == string(scratch) }); ok {
+		e := sh.ent(i)
+		e.refs++
+		return e.a, scratch
 	}
-	t.find.Insert(h, a.id)
+	var i uint32
+	if n := len(sh.free); n > 0 {
+		i = sh.free[n-1]
+		sh.free = sh.free[:n-1]
+	} else {
+		i = sh.n
+		sh.n++
+		if int(i>>entPageBits) == len(sh.ents) {
+			sh.ents = append(sh.ents, make([]tableEnt, 1<<entPageBits))
+		}
+	}
+	*sh.ent(i) = tableEnt{a: a, refs: 1}
+	a.id = i<<tableShardBits | shard
+	sh.find.Insert(h, i)
 	return a, scratch
+}
+
+// shardOf returns a's shard and entry number there.
+func (t *Table) shardOf(a *Attrs) (*tableShard, uint32) {
+	return &t.shards[a.id&(tableShards-1)], a.id >> tableShardBits
 }
 
 // Retain adds a reference to a, which must come from this table.
 func (t *Table) Retain(a *Attrs) {
-	t.mu.Lock()
-	t.ents[a.id].refs++
-	t.mu.Unlock()
+	sh, i := t.shardOf(a)
+	sh.mu.Lock()
+	sh.ent(i).refs++
+	sh.mu.Unlock()
 }
 
 // Release drops a reference; the last one removes the set.
 func (t *Table) Release(a *Attrs) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	e := &t.ents[a.id]
+	sh, i := t.shardOf(a)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e := sh.ent(i)
 	e.refs--
 	if e.refs > 0 {
 		return
 	}
-	t.find.Delete(maphash.String(t.seed, a.key), a.id)
+	sh.find.Delete(maphash.String(t.seed, a.key), i)
 	*e = tableEnt{}
-	t.free = append(t.free, a.id)
-	if len(t.free) == len(t.ents) {
-		// Every set is gone (the last session went down): give the
-		// memory back rather than keep a full table's worth of slots.
-		t.find.Reset()
-		t.ents, t.free = nil, nil
+	sh.free = append(sh.free, i)
+	if len(sh.free) == int(sh.n) {
+		// Every set of the shard is gone (the last session went
+		// down): give the memory back rather than keep a full
+		// table's worth of slots.
+		sh.find.Reset()
+		sh.ents, sh.free, sh.n = nil, nil, 0
 	}
 }
 

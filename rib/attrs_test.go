@@ -2,6 +2,7 @@ package rib
 
 import (
 	"net/netip"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -55,5 +56,75 @@ func TestAttrsList(t *testing.T) {
 func TestAttrsSize(t *testing.T) {
 	if n := unsafe.Sizeof(Attrs{}); n != 96 {
 		t.Errorf("Attrs is %d bytes, want 96", n)
+	}
+}
+
+// TestTableConcurrent interns, retains and releases sets from several
+// goroutines at once (as the sessions' readers and the RIB loop do) and
+// checks the references: each goroutine's sets are shared with the
+// others', every set is one Attrs however many intern it, and releasing
+// every reference empties the table, ids and pages included, so that a
+// second round starts afresh.
+func TestTableConcurrent(t *testing.T) {
+	tb := NewTable()
+	const workers, sets = 8, 3000
+	list := func(i int) attr.List {
+		return attr.List{
+			&attr.Origin{Value: attr.OriginIGP},
+			&attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{65001, uint32(i)}}}},
+			&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.1")},
+		}
+	}
+	for round := range 2 {
+		got := make([][]*Attrs, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var scratch []byte
+				for i := range sets {
+					var a *Attrs
+					a, scratch = tb.Intern(list((i+w*97)%sets), scratch)
+					tb.Retain(a)
+					tb.Release(a)
+					got[w] = append(got[w], a)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := tb.Len(); n != sets {
+			t.Fatalf("round %d: %d sets, want %d", round, n, sets)
+		}
+		byID := map[uint32]*Attrs{}
+		for w := range workers {
+			for i, a := range got[w] {
+				if b := got[0][(i+w*97)%sets]; a != b {
+					t.Fatalf("round %d: worker %d set %d interned as two Attrs", round, w, i)
+				}
+				if b, ok := byID[a.id]; ok && b != a {
+					t.Fatalf("round %d: id %d given to two sets", round, a.id)
+				}
+				byID[a.id] = a
+			}
+		}
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, a := range got[w] {
+					tb.Release(a)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := tb.Len(); n != 0 {
+			t.Fatalf("round %d: %d sets left after every release", round, n)
+		}
+		for i := range tb.shards {
+			if sh := &tb.shards[i]; sh.n != 0 || sh.ents != nil {
+				t.Fatalf("round %d: shard %d keeps %d entries", round, i, sh.n)
+			}
+		}
 	}
 }
