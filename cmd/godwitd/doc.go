@@ -1,6 +1,6 @@
 // Command godwitd is the godwit BGP speaker.
 //
-//	godwitd --config FILE [--api ADDR] [--no-fib] [--node NAME [--cluster-state FILE]] [--metrics ADDR] [--pprof ADDR] [--cpuprofile FILE]
+//	godwitd --config FILE [--api ADDR] [--no-fib] [--node NAME [--cluster-state FILE]] [--metrics ADDR] [--pprof ADDR] [--cpuprofile FILE] [--memprofile FILE]
 //	        [--log-format text|json] [--log-level debug|info|warn|error]
 //	        [--watch-config] [--watch-interval DURATION] [--api-group GROUP] [--version]
 //

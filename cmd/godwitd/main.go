@@ -43,6 +43,7 @@ type flags struct {
 	metrics       string
 	pprof         string
 	cpuProfile    string
+	memProfile    string
 	logFormat     string
 	logLevel      string
 	watchConfig   bool
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.clusterState, "cluster-state", daemon.DefaultClusterState, "the `FILE` that keeps pod block and LoadBalancer address allocations (with --node; nodes on one machine may share it)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at /metrics on `ADDR` (host:port)")
 	fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof at /debug/pprof/ on `ADDR` (host:port; keep it on loopback)")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write the allocation profile of the whole run (pprof's allocs: every allocation since the start, and what is live) to `FILE` when godwitd stops")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `FILE` when godwitd stops (SIGTERM or SIGINT); for benchmarks, where --pprof's fixed-length profiles miss the interesting second")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -148,6 +150,15 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		}
 		defer stop()
 	}
+	if f.memProfile != "" {
+		// Sampled as the runtime samples by default (one per 512 KiB):
+		// enough to see where the bytes go without slowing the run.
+		defer func() {
+			if err := writeMemProfile(f.memProfile); err != nil {
+				fmt.Fprintf(stderr, "godwitd: --memprofile: %v\n", err)
+			}
+		}()
+	}
 	gc := daemon.SetGCDefaults(getenv)
 	log.Info("GC settings", "gc-percent", gc.GCPercent, "memory-limit", gc.MemoryLimit, "limit-from", gc.Source)
 
@@ -217,6 +228,18 @@ func startCPUProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+func writeMemProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // printError writes err on stderr, one configuration error a line.
