@@ -86,8 +86,8 @@ func TestImportDropsIBGPOnlyAttributes(t *testing.T) {
 			remote: netip.MustParseAddr("192.0.2.2")}
 		b := im.batch([]*wire.Update{encodeUpdate(t, attrs, "10.9.0.0/24")})
 		a := b.attrs(b.v4[0].set)
-		if a.HasLocalPref != ibgp || a.OriginatorID.IsValid() != ibgp {
-			t.Errorf("ibgp %v: LOCAL_PREF %v, ORIGINATOR_ID %v", ibgp, a.HasLocalPref, a.OriginatorID)
+		if a.HasLocalPref != ibgp || a.OriginatorID().IsValid() != ibgp {
+			t.Errorf("ibgp %v: LOCAL_PREF %v, ORIGINATOR_ID %v", ibgp, a.HasLocalPref, a.OriginatorID())
 		}
 	}
 }

@@ -144,8 +144,8 @@ func (o *Options) med(p *Path) uint32 {
 
 // routerID is the identifier step 10 compares: ORIGINATOR_ID when present.
 func routerID(p *Path) netip.Addr {
-	if p.Attrs.OriginatorID.IsValid() {
-		return p.Attrs.OriginatorID
+	if id := p.Attrs.OriginatorID(); id.IsValid() {
+		return id
 	}
 	return p.Source.RouterID
 }

@@ -971,3 +971,87 @@ func TestIndexWidens(t *testing.T) {
 		t.Fatalf("index holds %d keys after every withdrawal", f.r.idx.count)
 	}
 }
+
+// TestSetsSharedByTables runs three Loc-RIBs over one Table with the same
+// sets, in random order, against a model: the first table to take a set
+// finds it through the set's hint, the others through their index, and a
+// set that one table drops and takes again, or that another table owns
+// the hint of, is still one slot per table. At the end every set has
+// gone back to the Table.
+func TestSetsSharedByTables(t *testing.T) {
+	tb := NewTable()
+	var sets []*Attrs
+	for i := range 12 {
+		l := attr.List{
+			&attr.Origin{Value: attr.OriginIGP},
+			&attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{65001, uint32(65100 + i)}}}},
+			&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.254")},
+		}
+		a, _ := tb.Intern(l, nil)
+		sets = append(sets, a)
+	}
+	type table struct {
+		r     *LocRIB[Prefix4]
+		src   SourceID
+		model map[Prefix4]*Attrs
+	}
+	var tables []*table
+	for range 3 {
+		r := NewLocRIB[Prefix4](tb, NewOptions())
+		src := r.AddSource(&Source{Addr: netip.MustParseAddr("192.0.2.1"), RouterID: netip.MustParseAddr("10.0.0.1"), AS: 65001})
+		tables = append(tables, &table{r: r, src: src, model: map[Prefix4]*Attrs{}})
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for op := range 30000 {
+		tt := tables[rng.IntN(len(tables))]
+		k := MakePrefix4(0x0a000000|uint32(rng.IntN(50))<<8, 24)
+		if rng.IntN(3) == 0 {
+			tt.r.Withdraw(tt.src, 0, k)
+			delete(tt.model, k)
+		} else {
+			a := sets[rng.IntN(len(sets))]
+			if err := tt.r.Update(tt.src, 0, k, a); err != nil {
+				t.Fatal(err)
+			}
+			tt.model[k] = a
+		}
+		if op%1000 != 999 {
+			continue
+		}
+		for ti, tt := range tables {
+			slots := map[*Attrs]int{}
+			for _, s := range tt.r.sets {
+				if s.a != nil {
+					slots[s.a]++
+				}
+			}
+			used := map[*Attrs]bool{}
+			for k, a := range tt.model {
+				used[a] = true
+				ps, _ := tt.r.Lookup(k)
+				if len(ps) != 1 || ps[0].Attrs != a {
+					t.Fatalf("op %d table %d: %s has %v, model %p", op, ti, k, ps, a)
+				}
+			}
+			for a, n := range slots {
+				if n != 1 || !used[a] {
+					t.Fatalf("op %d table %d: set %p in %d slots, used %v", op, ti, a, n, used[a])
+				}
+			}
+			if len(slots) != len(used) {
+				t.Fatalf("op %d table %d: %d sets in slots, %d used", op, ti, len(slots), len(used))
+			}
+		}
+	}
+	for _, tt := range tables {
+		for k := range tt.model {
+			tt.r.Withdraw(tt.src, 0, k)
+		}
+		if tt.r.setIndex.Len() != 0 {
+			t.Errorf("setIndex keeps %d sets with no path", tt.r.setIndex.Len())
+		}
+	}
+	if n := tb.Len(); n != len(sets) {
+		t.Errorf("the Table holds %d sets, want the test's own %d", n, len(sets))
+	}
+}

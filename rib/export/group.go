@@ -179,10 +179,13 @@ type outSet struct {
 }
 
 // cacheEnt is one entry of the group's cache: the out set a path with
-// these attributes from this source is sent with.
+// these attributes from this source is sent with. An entry is found
+// through its set's export hint (rib.Hint) when the group owns the hint
+// and it names the entry, through the cache table otherwise (inTab).
 type cacheEnt struct {
-	ck  cacheKey
-	set uint32
+	ck    cacheKey
+	set   uint32
+	inTab bool
 }
 
 type cacheKey struct {
@@ -213,6 +216,7 @@ type Group struct {
 	// comment says why not a map), cache by the path it came from
 	// (cacheKey, through cents and its free list cfree).
 	seed  maphash.Seed
+	tag   uint32 // the group's rib.Hint tag
 	byKey hashtab.Table
 	cache hashtab.Table
 	cents []cacheEnt
@@ -306,7 +310,7 @@ func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *G
 		// order (adjout.go).
 		out4: newAdjOut(cfg.Options.AddPath.Has(nlri.IPv4Unicast), cfg.MRAI > 0, rib.Prefix4.Prefix),
 		out6: newAdjOut(cfg.Options.AddPath.Has(nlri.IPv6Unicast), cfg.MRAI > 0, rib.Prefix6.Prefix),
-		seed: maphash.MakeSeed(), rejected: map[cacheKey]struct{}{},
+		seed: maphash.MakeSeed(), tag: rib.NewHintTag(), rejected: map[cacheKey]struct{}{},
 		waiting: map[*Member]bool{}, replacing: map[*Member]*replaced{}, pk: wire.NewPacker(cfg.Options)}
 }
 
@@ -730,7 +734,7 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 		if g.lastRejOK && g.lastRej == ck {
 			return 0, false // the same for refusals (a group that sends none of a peer's routes)
 		}
-		if c, ok := g.cache.Find(g.cacheHash(ck), func(c uint32) bool { return g.cents[c].ck == ck }); ok {
+		if c, ok := g.cacheFind(ck); ok {
 			i := g.cents[c].set
 			g.lastKey, g.lastSet, g.lastOK = ck, i, true
 			g.sets.at(i).refs++
@@ -775,12 +779,12 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 		if n := len(g.cfree); n > 0 {
 			c = g.cfree[n-1]
 			g.cfree = g.cfree[:n-1]
-			g.cents[c] = cacheEnt{ck: ck, set: i}
 		} else {
 			c = uint32(len(g.cents))
-			g.cents = append(g.cents, cacheEnt{ck: ck, set: i})
+			g.cents = append(g.cents, cacheEnt{})
 		}
-		g.cache.Insert(g.cacheHash(ck), c)
+		g.cents[c] = cacheEnt{ck: ck, set: i}
+		g.cacheAdd(c)
 		os := g.sets.at(i)
 		os.from = append(os.from, c)
 	}
@@ -789,6 +793,36 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 }
 
 const noSet = ^uint32(0)
+
+// cacheFind returns the cache entry of ck.
+func (g *Group) cacheFind(ck cacheKey) (uint32, bool) {
+	hint := ck.a.ExportHint()
+	h, owned := hint.Get(g.tag)
+	if owned && int(h) < len(g.cents) && g.cents[h].ck == ck {
+		return h, true
+	}
+	if hint.Owner() == 0 {
+		return 0, false // nobody has an entry for the set
+	}
+	return g.cache.Find(g.cacheHash(ck), func(c uint32) bool { return g.cents[c].ck == ck })
+}
+
+// cacheAdd makes the new entry c findable: through its set's hint when
+// the group can claim it (nobody owns it, or the group does and the
+// entry it names is not the set's: then no other entry of the set is
+// found through it), through the cache table otherwise.
+func (g *Group) cacheAdd(c uint32) {
+	e := &g.cents[c]
+	hint := e.ck.a.ExportHint()
+	if h, owned := hint.Get(g.tag); owned && int(h) < len(g.cents) && h != c && g.cents[h].ck.a == e.ck.a {
+		// The hint names a live entry of the same set (another
+		// source or family): this one goes in the table.
+	} else if hint.Claim(g.tag, c) {
+		return
+	}
+	e.inTab = true
+	g.cache.Insert(g.cacheHash(e.ck), c)
+}
 
 // cacheHash is the hash the cache files ck under.
 func (g *Group) cacheHash(ck cacheKey) uint64 { return maphash.Comparable(g.seed, ck) }
@@ -837,7 +871,9 @@ func (g *Group) release(i uint32) {
 		return
 	}
 	for _, c := range s.from {
-		g.cache.Delete(g.cacheHash(g.cents[c].ck), c)
+		if g.cents[c].inTab {
+			g.cache.Delete(g.cacheHash(g.cents[c].ck), c)
+		}
 		g.cents[c] = cacheEnt{}
 		g.cfree = append(g.cfree, c)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"strings"
@@ -1108,9 +1109,24 @@ func TestGroupOutSetsFreed(t *testing.T) {
 		var s state
 		h.query(func() {
 			g := h.g
-			s = state{sets: g.sets.len(), byKey: g.byKey.Len(), cache: g.cache.Len(), free: len(g.free), out4: int(g.count4.Load())}
-			if n := len(g.cents) - len(g.cfree); n != s.cache {
-				t.Errorf("%d cache entries in use, %d found by the cache", n, s.cache)
+			s = state{sets: g.sets.len(), byKey: g.byKey.Len(), free: len(g.free), out4: int(g.count4.Load())}
+			// Every entry in use is found (through its set's hint or
+			// the table), and the table holds no other.
+			inTab := 0
+			for c, e := range g.cents {
+				if e.ck.a == nil {
+					continue
+				}
+				s.cache++
+				if e.inTab {
+					inTab++
+				}
+				if got, ok := g.cacheFind(e.ck); !ok || got != uint32(c) {
+					t.Errorf("cache entry %d not found (%d, %v)", c, got, ok)
+				}
+			}
+			if n := len(g.cents) - len(g.cfree); n != s.cache || g.cache.Len() != inTab {
+				t.Errorf("%d cache entries in use, %d found, %d in the table which holds %d", n, s.cache, inTab, g.cache.Len())
 			}
 			for i := range uint32(g.sets.len()) {
 				if g.sets.at(i).refs > 0 {
@@ -1299,3 +1315,86 @@ func TestGroupMRAI(t *testing.T) {
 type senderFunc func(msgs ...[]byte)
 
 func (f senderFunc) Send(_ context.Context, msgs ...[]byte) error { f(msgs...); return nil }
+
+// TestGroupCacheSharedSets runs two groups over the same attribute sets,
+// each set sent from more than one source, through random announcements
+// and withdrawals: the first group to cache a set finds it through the
+// set's hint, the other through its table, and a set from a second
+// source goes in the table of the group that owns the hint. Every entry
+// in use must be found, the table must hold no other, and each prefix
+// must be sent as a group that never cached anything sends it.
+func TestGroupCacheSharedSets(t *testing.T) {
+	cfg := ebgpConfig()
+	cfg.Rules.Transit = true // every source's paths are sent
+	h1 := newHarness(t, cfg, nil)
+	h2 := newHarness(t, cfg, nil)
+	for _, h := range []*harness{h1, h2} {
+		m, _ := newMember(false)
+		h.join(m, true)
+	}
+	var sets []*rib.Attrs
+	for i := range 6 {
+		sets = append(sets, h1.intern(origin(), seq(65009, uint32(65100+i)), nh("192.0.2.9"), med(uint32(i))))
+	}
+	srcs := []*rib.Source{srcEBGP, srcNonClient, srcLocal}
+	pfx := func(i int) string { return fmt.Sprintf("10.7.%d.0/24", i) }
+	state := map[int]Sel{}
+	check := func(h *harness, name string) {
+		h.query(func() {
+			g := h.g
+			inTab := 0
+			for c, e := range g.cents {
+				if e.ck.a == nil {
+					continue
+				}
+				if e.inTab {
+					inTab++
+				}
+				if got, ok := g.cacheFind(e.ck); !ok || got != uint32(c) {
+					t.Errorf("%s: cache entry %d not found (%d, %v)", name, c, got, ok)
+				}
+			}
+			if g.cache.Len() != inTab {
+				t.Errorf("%s: the cache table holds %d entries, %d belong there", name, g.cache.Len(), inTab)
+			}
+		})
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 40 {
+		var batch []Change
+		for _, i := range rng.Perm(30)[:20] { // a prefix at most once a batch, so that order does not matter
+			if rng.IntN(4) == 0 {
+				batch = append(batch, withdraw(pfx(i)))
+				delete(state, i)
+				continue
+			}
+			s := Sel{Attrs: sets[rng.IntN(len(sets))], Src: srcs[rng.IntN(len(srcs))]}
+			batch = append(batch, announce(pfx(i), s))
+			state[i] = s
+		}
+		// The groups take the batch in opposite orders, so that each
+		// owns some sets' hints.
+		h1.changes(batch...)
+		slices.Reverse(batch)
+		h2.changes(batch...)
+		check(h1, fmt.Sprintf("round %d group 1", round))
+		check(h2, fmt.Sprintf("round %d group 2", round))
+	}
+	h3 := newHarness(t, cfg, nil)
+	m, _ := newMember(false)
+	h3.join(m, true)
+	var batch []Change
+	for i, s := range state {
+		batch = append(batch, announce(pfx(i), s))
+	}
+	h3.changes(batch...)
+	for i := range 30 {
+		p := netip.MustParsePrefix(pfx(i))
+		want := fmt.Sprint(h3.snapshot(nlri.IPv4Unicast, p))
+		for n, h := range []*harness{h1, h2} {
+			if got := fmt.Sprint(h.snapshot(nlri.IPv4Unicast, p)); got != want {
+				t.Errorf("group %d sends %s as %s, a fresh group as %s", n+1, p, got, want)
+			}
+		}
+	}
+}

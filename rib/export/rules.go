@@ -295,7 +295,7 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 		out = append(out, &attr.OTC{AS: r.LocalAS})
 	}
 	if reflect {
-		orig := a.OriginatorID
+		orig := a.OriginatorID()
 		if !orig.IsValid() {
 			orig = src.RouterID
 		}
