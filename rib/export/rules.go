@@ -155,8 +155,12 @@ func (r *Rules) refusesSource(src *rib.Source) bool {
 // split into the 2-octet form plus AS4_PATH / AS4_AGGREGATOR for a peer
 // without 4-octet AS numbers (RFC 6793 §4.2.2), which the Packer's options
 // do when they encode.
-func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a *rib.Attrs, as4 bool, s *attr.Scratch) (attr.List, bool) {
-	received := a.ListScratch(s) // decoded once: the set keeps only its encoding
+func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a *rib.Attrs, as4 bool, s *Scratch) (attr.List, bool) {
+	var dec *attr.Scratch
+	if s != nil {
+		dec = &s.dec
+	}
+	received := a.ListScratch(dec) // decoded once: the set keeps only its encoding
 	if !r.allowed(src, received) {
 		return nil, false
 	}
@@ -195,7 +199,7 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 		// §5.1.4: a MED learned from a neighbouring AS is not passed to
 		// another. It goes before the policy, so that a MED the policy
 		// sets is sent.
-		in = slices.DeleteFunc(slices.Clone(in), func(x attr.Attr) bool { return x.Code() == iana.AttrMED })
+		in = s.without(in, iana.AttrMED)
 	}
 	var nhSet netip.Addr // an address the policy set
 	if r.Policy != nil {
@@ -220,20 +224,20 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 			return nil, false
 		}
 	}
-	out := make(attr.List, 0, len(in)+3)
+	out := s.list(len(in) + 3)
 	var hasLP, hasPath bool
 	for _, x := range in {
 		switch x := x.(type) {
 		case *attr.ASPath:
 			hasPath = true
 			if !r.IBGP {
-				out = append(out, x.Prepend(r.LocalAS, 1))
+				out = append(out, s.prepend(x, r.LocalAS))
 			} else {
 				out = append(out, x)
 			}
 		case *attr.NextHop:
 			if self {
-				out = append(out, &attr.NextHop{Addr: r.NextHop4})
+				out = append(out, s.nextHop(r.NextHop4))
 			} else {
 				out = append(out, x)
 			}
@@ -310,7 +314,76 @@ func (r *Rules) Transform(fam nlri.Family, pfx netip.Prefix, src *rib.Source, a 
 		out = splitAS4(out)
 	}
 	sortByCode(out)
+	if s != nil {
+		s.out = out // the next call reuses what it grew to
+	}
 	return out, true
+}
+
+// Scratch is Transform's memory, reused from one call to the next by a
+// caller that encodes (or copies) each result before the next call: the
+// decoded set, the lists, the prepended AS_PATH and our NEXT_HOP. An
+// update group turns every new set it sends through Transform, and these
+// were most of its allocations. A nil Scratch allocates.
+type Scratch struct {
+	dec     attr.Scratch
+	in, out attr.List
+	path    attr.ASPath
+	segs    []attr.Segment
+	asns    []uint32
+	nh      attr.NextHop
+}
+
+// list returns an empty list with room for n.
+func (s *Scratch) list(n int) attr.List {
+	if s == nil {
+		return make(attr.List, 0, n)
+	}
+	return slices.Grow(s.out[:0], n)
+}
+
+// without returns l without the attributes of type code (a list of its
+// own: l is the decoded set's).
+func (s *Scratch) without(l attr.List, code iana.AttrCode) attr.List {
+	var out attr.List
+	if s != nil {
+		out = s.in[:0]
+	}
+	for _, x := range l {
+		if x.Code() != code {
+			out = append(out, x)
+		}
+	}
+	if s != nil {
+		s.in = out
+	}
+	return out
+}
+
+// prepend is p.Prepend(as, 1) in s: the segments after the first are
+// p's own, which Transform never changes.
+func (s *Scratch) prepend(p *attr.ASPath, as uint32) *attr.ASPath {
+	if s == nil {
+		return p.Prepend(as, 1)
+	}
+	segs := p.Segments
+	s.asns = append(s.asns[:0], as)
+	if len(segs) > 0 && segs[0].Type == iana.SegmentASSequence {
+		s.asns = append(s.asns, segs[0].ASNs...)
+		segs = segs[1:]
+	}
+	s.segs = append(append(s.segs[:0], attr.Segment{Type: iana.SegmentASSequence, ASNs: s.asns}), segs...)
+	s.path = attr.ASPath{Segments: s.segs}
+	return &s.path
+}
+
+// nextHop is a NEXT_HOP of a, in s.
+func (s *Scratch) nextHop(a netip.Addr) *attr.NextHop {
+	if s == nil {
+		return &attr.NextHop{Addr: a}
+	}
+	s.nh = attr.NextHop{Addr: a}
+	return &s.nh
 }
 
 // splitAS4 replaces AS_PATH and AGGREGATOR by their 2-octet forms plus

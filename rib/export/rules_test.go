@@ -538,6 +538,7 @@ func TestTransform(t *testing.T) {
 				comms(65009<<16 | 1)},
 		},
 	}
+	var scratch Scratch
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fam := tc.fam
@@ -571,6 +572,14 @@ func TestTransform(t *testing.T) {
 			}
 			if c := attr.Canonical(nil, a.List(), attr.Options{AS4: true}); string(c) != a.Key() {
 				t.Errorf("canonical encoding of the input changed: %x, interned as %x", c, a.Key())
+			}
+			// With a scratch, reused from case to case as a group
+			// reuses its own, the same answer, rendered before the
+			// scratch is used again.
+			want := fmt.Sprint(render(got))
+			gotS, okS := tc.rules.Transform(fam, pfx, tc.src, a, !tc.twoOctet, &scratch)
+			if s := fmt.Sprint(render(gotS)); okS != ok || s != want {
+				t.Errorf("Transform with a scratch: %s (%v), without: %s (%v)", s, okS, want, ok)
 			}
 		})
 	}
