@@ -250,7 +250,7 @@ type Group struct {
 	sorted  []pend // ann by out set (encode)
 	cnt     []int
 	enc     wire.Encoder // encodes the sets Transform makes (outSet)
-	scratch Scratch // Transform's
+	scratch Scratch      // Transform's
 	want    []outPath
 	pk      *wire.Packer
 }
