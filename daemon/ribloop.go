@@ -388,10 +388,16 @@ func (l *ribLoop) routes(op opRoutes) {
 }
 
 // prefetched calls apply for each of n routes in order, asking t for the
-// index slot and entry of the keys ahead (rib.LocRIB.Prefetch): a full
-// table does not fit the cache.
+// index slot and entry of the keys ahead (rib.LocRIB.Prefetch) when t is
+// too big for the cache (rib.LocRIB.Prefetching).
 func prefetched[K rib.Key](t *rib.LocRIB[K], n int, key func(int) K, apply func(int)) {
 	const d = rib.PrefetchDistance
+	if !t.Prefetching() {
+		for i := range n {
+			apply(i)
+		}
+		return
+	}
 	for i := range n {
 		if j := i + d; j < n {
 			t.Prefetch(key(j))
