@@ -25,6 +25,7 @@ package daemon
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -169,7 +170,8 @@ type importer struct {
 
 	pol     *policy.Policy // this batch's
 	scratch []byte
-	cache   []famAttrs // per family, for the UPDATE at hand
+	cache   []famAttrs  // per family, for the UPDATE at hand
+	lists   []attr.List // their lists (prepare)
 }
 
 type famAttrs struct {
@@ -249,7 +251,7 @@ func (im *importer) attrsFor(u *wire.Update, fam nlri.Family, b *routeBatch) *fa
 			return c
 		}
 	}
-	list, nh := im.prepare(u, fam)
+	list, nh := im.prepare(u, fam, len(im.cache))
 	list, reason := im.otc(list)
 	if reason == accepted {
 		reason = im.check(list, nh)
@@ -351,10 +353,17 @@ func setNextHop(l attr.List, fam nlri.Family, nh policy.NextHopAction, peer neti
 }
 
 // prepare builds the attribute list the table keeps for u's routes of
-// family fam, and returns their next hop.
-func (im *importer) prepare(u *wire.Update, fam nlri.Family) (attr.List, netip.Addr) {
+// family fam, and returns their next hop. The list is built in the
+// importer's buffer number buf (one per family of the UPDATE at hand,
+// im.cache's), which the next UPDATE reuses: it lives as long as u's
+// decoded attributes, whose elements it holds.
+func (im *importer) prepare(u *wire.Update, fam nlri.Family, buf int) (attr.List, netip.Addr) {
 	path, agg := u.Attrs.ReconcileAS4(im.opts)
-	list := make(attr.List, 0, len(u.Attrs)+1)
+	for len(im.lists) <= buf {
+		im.lists = append(im.lists, nil)
+	}
+	list := slices.Grow(im.lists[buf][:0], len(u.Attrs)+1)
+	defer func() { im.lists[buf] = list[:0] }()
 	var nh netip.Addr
 	for _, a := range u.Attrs {
 		switch a := a.(type) {

@@ -238,10 +238,10 @@ func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []
 		a.NextHop = a.NextHop.WithZone(zone)
 	}
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
 	if i, ok := sh.find.Find(h, func(i uint32) bool { return sh.ent(i).a.key == string(scratch) }); ok {
 		e := sh.ent(i)
 		e.refs++
+		sh.mu.Unlock()
 		return e.a, scratch
 	}
 	var i uint32
@@ -258,6 +258,7 @@ func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []
 	*sh.ent(i) = tableEnt{a: a, refs: 1}
 	a.id = i<<tableShardBits | shard
 	sh.find.Insert(h, i)
+	sh.mu.Unlock()
 	return a, scratch
 }
 
