@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/godwit-bgp/godwit/config"
@@ -76,6 +77,10 @@ type exportPolicyRef struct {
 	key     string
 	peer    netip.Addr
 	localAS uint32
+	// routes recycles the Routes handed to Eval, which keeps its
+	// argument off the stack (the conditions are interfaces): one
+	// allocation per set an update group sends otherwise.
+	routes sync.Pool
 }
 
 // exportPolicy returns the export hook of the named policy for a session
@@ -94,8 +99,14 @@ func (d *Daemon) exportPolicy(name string, peer netip.Addr, localAS uint32) *exp
 
 // Export implements export.Policy.
 func (e *exportPolicyRef) Export(fam nlri.Family, pfx netip.Prefix, src *rib.Source, l attr.List) (attr.List, export.NextHop, bool) {
-	r := policy.Route{Family: fam, Prefix: pfx, Attrs: l, NextHop: nextHopOf(l), Neighbor: e.peer, Type: routeType(src)}
-	res := e.p.Eval(&r, policy.Env{LocalAS: e.localAS})
+	r, _ := e.routes.Get().(*policy.Route)
+	if r == nil {
+		r = new(policy.Route)
+	}
+	*r = policy.Route{Family: fam, Prefix: pfx, Attrs: l, NextHop: nextHopOf(l), Neighbor: e.peer, Type: routeType(src)}
+	res := e.p.Eval(r, policy.Env{LocalAS: e.localAS})
+	*r = policy.Route{} // nothing kept alive from the pool
+	e.routes.Put(r)
 	if !res.Accept {
 		return nil, export.NextHop{}, false
 	}
