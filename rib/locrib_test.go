@@ -390,6 +390,12 @@ func TestPrefix4(t *testing.T) {
 	if _, ok := Prefix4From(netip.MustParsePrefix("2001:db8::/32")); ok {
 		t.Error("an IPv6 prefix packed as IPv4")
 	}
+	if _, ok := Prefix4From(netip.Prefix{}); ok {
+		t.Error("the zero Prefix packed")
+	}
+	if _, ok := Prefix4From(netip.MustParsePrefix("::ffff:10.0.0.0/104")); ok {
+		t.Error("an IPv4-mapped IPv6 prefix packed as IPv4")
+	}
 	if _, ok := Prefix6From(netip.MustParsePrefix("10.0.0.0/8")); ok {
 		t.Error("an IPv4 prefix packed as IPv6")
 	}
