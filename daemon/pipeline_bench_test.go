@@ -12,6 +12,7 @@ import (
 
 	"github.com/godwit-bgp/godwit/bench"
 	"github.com/godwit-bgp/godwit/internal/offheap"
+	"github.com/godwit-bgp/godwit/internal/testkit/cputime"
 	"github.com/godwit-bgp/godwit/peer"
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/rib/export"
@@ -29,6 +30,32 @@ func (c *countingSender) Send(_ context.Context, msgs ...[]byte) error {
 	}
 	c.msgs.Add(int64(len(msgs)))
 	return nil
+}
+
+// benchLoop starts a daemon's RIB loop for a benchmark; stop ends it and
+// unmaps its tables at once, not at a later collection, so that the next
+// iteration measures its own tables only.
+func benchLoop() (*Daemon, *ribLoop, context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Daemon{log: slog.New(slog.DiscardHandler), subs: map[chan struct{}]struct{}{}}
+	l := newRibLoop(d, rib.NewOptions())
+	l.ctx = ctx
+	done := make(chan struct{})
+	go func() { l.run(ctx); close(done) }()
+	return d, l, ctx, func() {
+		cancel()
+		<-done
+		l.v4.Close()
+		l.v6.Close()
+	}
+}
+
+// benchPeer is a neighbour at addr in AS as and its session, established
+// with IPv4 unicast and 4-octet AS numbers both ways.
+func benchPeer(d *Daemon, addr netip.Addr, as uint32, opt wire.Options) (*neighbor, *peer.Session) {
+	neg := &peer.Negotiated{PeerAS: as, PeerID: addr, Families: []nlri.Family{nlri.IPv4Unicast}, AS4: true, Receive: opt, Send: opt}
+	return &neighbor{d: d, key: peer.Key{Addr: addr}, log: d.log},
+		&peer.Session{LocalAS: 65000, Negotiated: neg, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"), RemoteAddr: netip.AddrPortFrom(addr, 40000)}
 }
 
 // BenchmarkPipeline is S2 without the sockets: one eBGP peer's full table
@@ -59,27 +86,14 @@ func BenchmarkPipeline(b *testing.B) {
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		mappedBefore := offheap.Mapped()
-		ctx, cancel := context.WithCancel(context.Background())
-		d := &Daemon{log: slog.New(slog.DiscardHandler), subs: map[chan struct{}]struct{}{}}
-		l := newRibLoop(d, rib.NewOptions())
-		l.ctx = ctx
-		done := make(chan struct{})
-		go func() { l.run(ctx); close(done) }()
-		neg := &peer.Negotiated{PeerAS: 65001, PeerID: netip.MustParseAddr("10.0.0.2"), Families: []nlri.Family{nlri.IPv4Unicast},
-			AS4: true, Receive: opt, Send: opt}
-		in := &neighbor{d: d, key: peer.Key{Addr: netip.MustParseAddr("192.0.2.2")}, log: d.log}
-		sIn := &peer.Session{LocalAS: 65000, Negotiated: neg, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"),
-			RemoteAddr: netip.MustParseAddrPort("192.0.2.2:40000")}
-		out := &neighbor{d: d, key: peer.Key{Addr: netip.MustParseAddr("192.0.2.3")}, log: d.log}
-		negOut := *neg
-		negOut.PeerAS = 65002
-		sOut := &peer.Session{LocalAS: 65000, Negotiated: &negOut, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"),
-			RemoteAddr: netip.MustParseAddrPort("192.0.2.3:40000")}
+		d, l, _, stop := benchLoop()
+		in, sIn := benchPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
+		out, sOut := benchPeer(d, netip.MustParseAddr("192.0.2.3"), 65002, opt)
 		snd := &countingSender{}
-		l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: neg.PeerID, AS: 65001},
+		l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: in.key.Addr, AS: 65001},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
 			sender: &countingSender{}})
-		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: negOut.PeerID, AS: 65002},
+		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: out.key.Addr, AS: 65002},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}, Options: opt},
 			sender: snd})
 		im := &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
@@ -101,7 +115,7 @@ func BenchmarkPipeline(b *testing.B) {
 		}()
 		b.StartTimer()
 		start := time.Now()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		batch := make([]*wire.Update, 0, 64)
 		for i, m := range raw {
 			u, err := wire.DecodeUpdate(m, opt)
@@ -129,7 +143,7 @@ func BenchmarkPipeline(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 		el := time.Since(start)
-		cpu := cpuTime() - cpu0
+		cpu := cputime.Process() - cpu0
 		b.StopTimer()
 		close(stopPeak)
 		runtime.GC()
@@ -144,12 +158,7 @@ func BenchmarkPipeline(b *testing.B) {
 		b.ReportMetric(heapB+offB, "total-B/prefix")
 		b.ReportMetric(float64(snd.msgs.Load()), "updates-out")
 		b.ReportMetric(float64(peak.Load()-before.HeapInuse)/n, "peak-heap-B/prefix")
-		cancel()
-		<-done
-		// Unmapped now, not at a later collection: the next iteration
-		// measures its own tables only.
-		l.v4.Close()
-		l.v6.Close()
+		stop()
 	}
 }
 
@@ -188,18 +197,9 @@ func BenchmarkPolicyChange(b *testing.B) {
 	}
 	for range b.N {
 		b.StopTimer()
-		ctx, cancel := context.WithCancel(context.Background())
-		d := &Daemon{log: slog.New(slog.DiscardHandler), subs: map[chan struct{}]struct{}{}}
-		l := newRibLoop(d, rib.NewOptions())
-		l.ctx = ctx
-		done := make(chan struct{})
-		go func() { l.run(ctx); close(done) }()
-		neg := &peer.Negotiated{PeerAS: 65001, PeerID: netip.MustParseAddr("10.0.0.2"), Families: []nlri.Family{nlri.IPv4Unicast},
-			AS4: true, Receive: opt, Send: opt}
-		in := &neighbor{d: d, key: peer.Key{Addr: netip.MustParseAddr("192.0.2.2")}, log: d.log}
-		sIn := &peer.Session{LocalAS: 65000, Negotiated: neg, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"),
-			RemoteAddr: netip.MustParseAddrPort("192.0.2.2:40000")}
-		l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: neg.PeerID, AS: 65001},
+		d, l, ctx, stop := benchLoop()
+		in, sIn := benchPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
+		l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: in.key.Addr, AS: 65001},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
 			sender: &countingSender{}})
 		rules := export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}
@@ -211,13 +211,10 @@ func BenchmarkPolicyChange(b *testing.B) {
 		var ms []member
 		for i := range peers {
 			addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)})
-			negOut := *neg
-			negOut.PeerAS = uint32(65100 + i)
-			m := member{n: &neighbor{d: d, key: peer.Key{Addr: addr}, log: d.log}, snd: &countingSender{},
-				s: &peer.Session{LocalAS: 65000, Negotiated: &negOut, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"),
-					RemoteAddr: netip.AddrPortFrom(addr, 40000)}}
+			m := member{snd: &countingSender{}}
+			m.n, m.s = benchPeer(d, addr, uint32(65100+i), opt)
 			ms = append(ms, m)
-			l.post(opUp{n: m.n, s: m.s, src: &rib.Source{Addr: addr, AS: negOut.PeerAS},
+			l.post(opUp{n: m.n, s: m.s, src: &rib.Source{Addr: addr, AS: uint32(65100 + i)},
 				cfg: export.Config{Rules: rules, Options: opt}, sender: m.snd})
 		}
 		im := &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
@@ -271,8 +268,7 @@ func BenchmarkPolicyChange(b *testing.B) {
 		el := time.Since(start)
 		b.StopTimer()
 		b.ReportMetric(el.Seconds(), "s-to-last-update")
-		cancel()
-		<-done
+		stop()
 	}
 }
 
@@ -305,12 +301,7 @@ func BenchmarkPipelineOverlap(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		runtime.GC()
-		ctx, cancel := context.WithCancel(context.Background())
-		d := &Daemon{log: slog.New(slog.DiscardHandler), subs: map[chan struct{}]struct{}{}}
-		l := newRibLoop(d, rib.NewOptions())
-		l.ctx = ctx
-		done := make(chan struct{})
-		go func() { l.run(ctx); close(done) }()
+		d, l, ctx, stop := benchLoop()
 		type in struct {
 			n  *neighbor
 			s  *peer.Session
@@ -319,24 +310,17 @@ func BenchmarkPipelineOverlap(b *testing.B) {
 		var ins []in
 		for j := range peers {
 			addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + j)})
-			neg := &peer.Negotiated{PeerAS: uint32(65001 + j), PeerID: addr, Families: []nlri.Family{nlri.IPv4Unicast},
-				AS4: true, Receive: opt, Send: opt}
-			x := in{n: &neighbor{d: d, key: peer.Key{Addr: addr}, log: d.log},
-				s: &peer.Session{LocalAS: 65000, Negotiated: neg, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"),
-					RemoteAddr: netip.AddrPortFrom(addr, 40000)}}
+			var x in
+			x.n, x.s = benchPeer(d, addr, uint32(65001+j), opt)
 			x.im = &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: addr, local: x.s.LocalAddr.Addr()}
-			l.post(opUp{n: x.n, s: x.s, src: &rib.Source{Addr: addr, RouterID: addr, AS: neg.PeerAS},
+			l.post(opUp{n: x.n, s: x.s, src: &rib.Source{Addr: addr, RouterID: addr, AS: uint32(65001 + j)},
 				cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
 				sender: &countingSender{}})
 			ins = append(ins, x)
 		}
-		out := &neighbor{d: d, key: peer.Key{Addr: netip.MustParseAddr("192.0.2.3")}, log: d.log}
-		negOut := &peer.Negotiated{PeerAS: 65002, PeerID: netip.MustParseAddr("10.0.0.3"), Families: []nlri.Family{nlri.IPv4Unicast},
-			AS4: true, Receive: opt, Send: opt}
-		sOut := &peer.Session{LocalAS: 65000, Negotiated: negOut, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"),
-			RemoteAddr: netip.MustParseAddrPort("192.0.2.3:40000")}
+		out, sOut := benchPeer(d, netip.MustParseAddr("192.0.2.3"), 65002, opt)
 		snd := &countingSender{}
-		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: negOut.PeerID, AS: 65002},
+		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: out.key.Addr, AS: 65002},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}, Options: opt},
 			sender: snd})
 		var g *export.Group
@@ -348,7 +332,7 @@ func BenchmarkPipelineOverlap(b *testing.B) {
 			})
 		}
 		b.StartTimer()
-		cpu0 := cpuTime()
+		cpu0 := cputime.Process()
 		// The peers' batches in turn, as their readers would deliver
 		// them, each decoded into reused memory as the readers do.
 		decs := make([]wire.UpdateDecoder, peers)
@@ -389,12 +373,9 @@ func BenchmarkPipelineOverlap(b *testing.B) {
 			time.Sleep(time.Millisecond)
 		}
 		g.Query(ctx, func() {})
-		cpu += cpuTime() - cpu0
+		cpu += cputime.Process() - cpu0
 		b.StopTimer()
-		cancel()
-		<-done
-		l.v4.Close()
-		l.v6.Close()
+		stop()
 	}
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n*peers), "cpu-ns/path")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*peers), "ns/path")

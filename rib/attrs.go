@@ -177,6 +177,18 @@ type tableEnt struct {
 	refs int32
 }
 
+// take returns the set whose key is key, of hash h, with one more
+// reference, or nil when the shard has none; sh.mu is held.
+func (sh *tableShard) take(h uint64, key []byte) *Attrs {
+	i, ok := sh.find.Find(h, func(i uint32) bool { return sh.ent(i).a.key == string(key) })
+	if !ok {
+		return nil
+	}
+	e := sh.ent(i)
+	e.refs++
+	return e.a
+}
+
 func (sh *tableShard) ent(i uint32) *tableEnt {
 	return &sh.ents[i>>entPageBits][i&(1<<entPageBits-1)]
 }
@@ -224,25 +236,21 @@ func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []
 	shard := uint32(h >> (64 - tableShardBits))
 	sh := &t.shards[shard]
 	sh.mu.Lock()
-	if i, ok := sh.find.Find(h, func(i uint32) bool { return sh.ent(i).a.key == string(scratch) }); ok {
-		e := sh.ent(i)
-		e.refs++
-		sh.mu.Unlock()
-		return e.a, scratch
-	}
+	a := sh.take(h, scratch)
 	sh.mu.Unlock()
+	if a != nil {
+		return a, scratch
+	}
 	// Built outside the lock (an allocation and a walk of l), then
 	// looked up again: another reader may have added the same set.
-	a := newAttrs(string(scratch), wireLen, l)
+	a = newAttrs(string(scratch), wireLen, l)
 	if zone != "" {
 		a.NextHop = a.NextHop.WithZone(zone)
 	}
 	sh.mu.Lock()
-	if i, ok := sh.find.Find(h, func(i uint32) bool { return sh.ent(i).a.key == string(scratch) }); ok {
-		e := sh.ent(i)
-		e.refs++
+	if b := sh.take(h, scratch); b != nil {
 		sh.mu.Unlock()
-		return e.a, scratch
+		return b, scratch
 	}
 	var i uint32
 	if n := len(sh.free); n > 0 {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godwit-bgp/godwit/internal/testkit/cputime"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/godwit-bgp/godwit/wire/nlri"
@@ -112,7 +113,7 @@ func BenchmarkDecodeUpdate500(b *testing.B) {
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	var sum int
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		u, err := DecodeUpdate(body, opt)
 		if err != nil {
@@ -135,7 +136,7 @@ func BenchmarkEncodeUpdate500(b *testing.B) {
 	_, prefixes, attrs := update500(b)
 	p := NewPacker(Options{AS4: true, ExtendedMessage: true})
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		p.Reset()
 		p.SetAttrs(attrs)
@@ -169,7 +170,7 @@ func BenchmarkFullTableDecode(b *testing.B) {
 	b.SetBytes(int64(len(stream)))
 	b.ReportAllocs()
 	b.ReportMetric(float64(p.Messages()), "updates")
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		n := 0
 		for s := stream; len(s) > 0; {
@@ -198,7 +199,7 @@ func BenchmarkFullTableEncode(b *testing.B) {
 	p := NewPacker(Options{AS4: true})
 	t.pack(p) // grow the buffer once
 	b.ReportAllocs()
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		p.Reset()
 		t.pack(p)
@@ -216,7 +217,7 @@ func reportPrefixes(b *testing.B, perOp int, start time.Duration) {
 	b.ReportMetric(ns, "ns/prefix")
 	b.ReportMetric(1e9/ns, "prefixes/s")
 	if start > 0 {
-		cpu := float64((cpuTime() - start).Nanoseconds()) / float64(b.N) / float64(perOp)
+		cpu := float64((cputime.Process() - start).Nanoseconds()) / float64(b.N) / float64(perOp)
 		b.ReportMetric(cpu, "cpu-ns/prefix")
 		b.ReportMetric(1e9/cpu, "cpu-prefixes/s")
 	}
