@@ -154,8 +154,6 @@ func idle(ctx context.Context, d time.Duration, ino uint64, alive func() error, 
 			timer.Stop()
 			failure = fmt.Errorf("interrupted: %w", context.Cause(ctx))
 		case <-timer.C:
-		}
-		if failure == nil {
 			failure = idleCheck(peers, alive)
 		}
 		if failure != nil {
@@ -186,16 +184,27 @@ func idle(ctx context.Context, d time.Duration, ino uint64, alive func() error, 
 	return res
 }
 
-// idleCheck is the first failure of a session or of the target.
+// idleCheck is runFailure said for an idle period: which of a session or
+// the target failed.
 func idleCheck(peers *peers, alive func() error) error {
+	session, err := runFailure(peers, alive)
+	switch {
+	case err == nil:
+		return nil
+	case session:
+		return fmt.Errorf("session down: %w", err)
+	}
+	return fmt.Errorf("target gone: %w", err)
+}
+
+// runFailure is the first failure of a test peer's session (session
+// true; with the target's state when it is gone too) or of the target.
+func runFailure(peers *peers, alive func() error) (session bool, err error) {
 	if err := peers.err(); err != nil {
 		if a := alive(); a != nil {
 			err = fmt.Errorf("%w; %v", err, a)
 		}
-		return fmt.Errorf("session down: %w", err)
+		return true, err
 	}
-	if err := alive(); err != nil {
-		return fmt.Errorf("target gone: %w", err)
-	}
-	return nil
+	return false, alive()
 }

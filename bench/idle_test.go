@@ -160,9 +160,10 @@ func TestIdleReport(t *testing.T) {
 }
 
 // TestIdleKeepalives keeps a direct injector -> monitor pair idle for
-// longer than the hold time they negotiated (3 s): both keep sending
-// KEEPALIVEs after the table, so nothing fails, and every sample is
-// taken.
+// longer than the hold time they negotiated (3 s): KEEPALIVEs keep
+// flowing after the table, nothing fails, and every sample is taken.
+// Neither test peer runs a hold timer on the other, so surviving a real
+// one is TestSmokeBIRD's part (root and BIRD needed).
 func TestIdleKeepalives(t *testing.T) {
 	sc := Scenario{Name: "T", Injectors: 1, Prefixes: 2_000, Monitors: 1}
 	p, err := prepareTable(sc, Generate(sc.Prefixes, 13))

@@ -14,11 +14,12 @@ import (
 
 // Injector is a test peer that sends one pre-encoded table as fast as TCP
 // takes it, then End-of-RIB, then KEEPALIVEs until stopped. It reads and
-// discards what the target sends (counting UPDATEs, which a target
-// configured not to export to injectors should never send).
+// discards what the target sends, counting UPDATEs (which a target
+// configured not to export to injectors should never send) and
+// KEEPALIVEs.
 //
 //	run ──start──> write chunks ─> EndOfRIB ─> (KEEPALIVE goroutine keeps going)
-//	read goroutine: ReadMessage loop, counts UPDATEs, stops on error
+//	read goroutine: ReadMessage loop, counts UPDATEs and KEEPALIVEs, stops on error
 //
 // Fields set by the goroutines are atomics; the rest is fixed at creation.
 type Injector struct {

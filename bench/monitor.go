@@ -232,9 +232,6 @@ func (m *Monitor) Err() error {
 	if p := m.err.Load(); p != nil && !closedByUs(*p) {
 		return *p
 	}
-	if m.s == nil { // a monitor fed by hand, in tests
-		return nil
-	}
 	return m.s.err()
 }
 

@@ -56,7 +56,7 @@ func BenchmarkMonitor(b *testing.B) {
 				e, msgs := monitorInput(b, n, tc.perSet)
 				b.ReportAllocs()
 				for b.Loop() {
-					m := newMonitor(nil, e)
+					m := newMonitor(&session{}, e)
 					for _, body := range msgs {
 						if err := m.update(body); err != nil {
 							b.Fatal(err)

@@ -105,7 +105,7 @@ func TestMonitorBestPath(t *testing.T) {
 	tab.Sets = []Set{{Start: 0, End: 4, PathLen: 3}}
 	injAS := []uint32{65001, 65003}
 	e := NewExpect(tab, injAS)
-	m := newMonitor(nil, e)
+	m := newMonitor(&session{}, e)
 	want := tab.Winner(0, 2)
 	other := 1 - want
 	update := func(first uint32, withdraw bool, idx ...int) {

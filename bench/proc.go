@@ -158,15 +158,6 @@ func waitIdle(ino uint64, timeout time.Duration) []Process {
 	}
 }
 
-// selfCPU is the CPU time of this process (the test peers), user+system.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // loadAvg returns /proc/loadavg's three load averages.
 func loadAvg() [3]float64 {
 	var l [3]float64

@@ -355,11 +355,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			if s.Scenario != sc.Name || s.Status != StatusOK {
 				continue
 			}
-			mib := func(x float64) float64 { return x / (1 << 20) }
 			fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%.1f [%.1f-%.1f]\t%.0f\t%s\t%s\t%s\t%s\t\n",
 				s.Target, s.Runs, r.RunsWanted,
 				rng(s.WallSeconds, "%.2f"), rng(s.CPUSeconds, "%.2f"),
-				mib(s.PeakRSSBytes.Median), mib(s.PeakRSSBytes.Min), mib(s.PeakRSSBytes.Max),
+				toMiB(s.PeakRSSBytes.Median), toMiB(s.PeakRSSBytes.Min), toMiB(s.PeakRSSBytes.Max),
 				s.RSSBytesPerPrefix.Median, si(s.PrefixesPerSecond.Median),
 				x(s.WallRatio), x(s.CPURatio), x(s.RSSRatio))
 		}
@@ -423,12 +422,11 @@ func (r *Report) writeIdle(w io.Writer, scenario string) {
 	fmt.Fprintf(w, "  idle after convergence (medians over runs; RSS is VmRSS summed over the target's processes):\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  target\truns\tidle s\tCPU s\tCPU % of a core\tRSS MiB start -> end\tdrift MiB\tdrift %\t")
-	mib := func(x float64) float64 { return x / (1 << 20) }
 	for _, s := range ok {
 		id := s.Idle
 		fmt.Fprintf(tw, "  %s\t%d/%d\t%.1f\t%.2f\t%.2f\t%.1f -> %.1f\t%+.1f\t%+.1f\t\n",
 			s.Target, id.Runs, s.Runs, id.Seconds.Median, id.CPUSeconds.Median, id.CPUPercent.Median,
-			mib(id.StartRSSBytes.Median), mib(id.EndRSSBytes.Median), mib(id.DriftBytes.Median), id.DriftPercent.Median)
+			toMiB(id.StartRSSBytes.Median), toMiB(id.EndRSSBytes.Median), toMiB(id.DriftBytes.Median), id.DriftPercent.Median)
 	}
 	// As in the main table, rows without numbers go last.
 	for _, s := range failed {
@@ -497,3 +495,6 @@ func targetVersion(t Target) string {
 	}
 	return ""
 }
+
+// toMiB is a byte count in MiB, as the reports print them.
+func toMiB(b float64) float64 { return b / (1 << 20) }

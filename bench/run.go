@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/godwit-bgp/godwit/internal/cputime"
 	"github.com/godwit-bgp/godwit/internal/netns"
 )
 
@@ -321,7 +322,7 @@ func describe(res RunResult) string {
 	switch res.Status {
 	case StatusOK:
 		s := fmt.Sprintf("%.2f s wall, %.2f s CPU, %.1f MiB peak RSS, %s prefixes/s (first route after %.2f s, table written after %.2f s, %d UPDATEs to the monitors, test peers %.2f s CPU)",
-			res.WallSeconds, res.CPUSeconds, float64(res.PeakRSSBytes)/(1<<20), si(res.PrefixesPerSecond), res.FirstSeconds, res.InjectedSeconds, res.MonitorUpdates, res.TesterCPUSeconds)
+			res.WallSeconds, res.CPUSeconds, toMiB(float64(res.PeakRSSBytes)), si(res.PrefixesPerSecond), res.FirstSeconds, res.InjectedSeconds, res.MonitorUpdates, res.TesterCPUSeconds)
 		if res.InjectorUpdates > 0 {
 			s += fmt.Sprintf("; %d UPDATEs sent back to the injectors (%d with withdrawals)", res.InjectorUpdates, res.InjectorWithdrawals)
 		}
@@ -329,9 +330,8 @@ func describe(res RunResult) string {
 			s += fmt.Sprintf("; %d announcements of prefixes not in the table", res.Unexpected)
 		}
 		if id := res.Idle; id != nil {
-			mib := func(b int64) float64 { return float64(b) / (1 << 20) }
 			s += fmt.Sprintf("; idle %.1f s: %.2f s CPU, RSS %.1f -> %.1f MiB (%d samples, %d UPDATEs to the monitors, %d KEEPALIVEs from the target)",
-				id.Seconds, id.CPUSeconds, mib(id.StartRSSBytes), mib(id.EndRSSBytes), len(id.Samples), id.MonitorUpdates, id.KeepalivesReceived)
+				id.Seconds, id.CPUSeconds, toMiB(float64(id.StartRSSBytes)), toMiB(float64(id.EndRSSBytes)), len(id.Samples), id.MonitorUpdates, id.KeepalivesReceived)
 			if id.Error != "" {
 				s += ", FAILED: " + id.Error
 			}
@@ -408,7 +408,7 @@ func (r *Runner) runOnce(ctx context.Context, p *prepared, t Target, run int) (r
 		return fail(StatusError, ctx.Err())
 	}
 	before := waitIdle(ino, 5*time.Second)
-	self0 := selfCPU()
+	self0 := cputime.Process()
 	close(release)
 	allDone := peers.allDone()
 	limit := r.timeout(p.sc)
@@ -424,13 +424,7 @@ wait:
 			return fail(StatusError, ctx.Err())
 		case <-tick.C:
 		}
-		if err := peers.err(); err != nil {
-			if alive := d.Alive(); alive != nil {
-				err = fmt.Errorf("%w; %v", err, alive)
-			}
-			return fail(StatusError, err)
-		}
-		if err := d.Alive(); err != nil {
+		if _, err := runFailure(peers, d.Alive); err != nil {
 			return fail(StatusError, err)
 		}
 		elapsed := time.Since(start)
@@ -448,7 +442,7 @@ wait:
 	if err != nil {
 		return fail(StatusError, err)
 	}
-	selfUsed := selfCPU() - self0
+	selfUsed := cputime.Process() - self0
 	u := diffUsage(before, after)
 	t0, tEnd := peers.t0(), peers.tEnd()
 	wall := tEnd.Sub(t0).Seconds()

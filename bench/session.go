@@ -56,7 +56,7 @@ type speaker struct {
 	Hold uint16
 }
 
-func (sp speaker) holdTime() uint16 {
+func (sp speaker) offeredHold() uint16 {
 	if sp.Hold == 0 {
 		return holdTime
 	}
@@ -64,7 +64,7 @@ func (sp speaker) holdTime() uint16 {
 }
 
 func (sp speaker) open() []byte {
-	o := wire.NewOpen(sp.AS, sp.holdTime(), sp.RouterID,
+	o := wire.NewOpen(sp.AS, sp.offeredHold(), sp.RouterID,
 		wire.CapMultiprotocol{Family: nlri.IPv4Unicast},
 		wire.CapRouteRefresh{},
 		wire.CapFourOctetAS{AS: sp.AS},
@@ -114,7 +114,7 @@ func handshake(ctx context.Context, conn net.Conn, sp speaker) (*session, error)
 				return nil, errors.New("peer's OPEN has no 4-octet AS capability")
 			}
 			s.peerAS = o.AS()
-			h := min(o.HoldTime, sp.holdTime())
+			h := min(o.HoldTime, sp.offeredHold())
 			if h > 0 {
 				s.hold = time.Duration(h) * time.Second
 			}

@@ -363,7 +363,6 @@ func (im *importer) prepare(u *wire.Update, fam nlri.Family, buf int) (attr.List
 		im.lists = append(im.lists, nil)
 	}
 	list := slices.Grow(im.lists[buf][:0], len(u.Attrs)+1)
-	defer func() { im.lists[buf] = list[:0] }()
 	var nh netip.Addr
 	for _, a := range u.Attrs {
 		switch a := a.(type) {
@@ -399,6 +398,7 @@ func (im *importer) prepare(u *wire.Update, fam nlri.Family, buf int) (attr.List
 			list = append(list, a)
 		}
 	}
+	im.lists[buf] = list // grown, for the next UPDATE
 	return list, nh
 }
 

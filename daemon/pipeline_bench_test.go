@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"log/slog"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -11,8 +10,8 @@ import (
 	"time"
 
 	"github.com/godwit-bgp/godwit/bench"
+	"github.com/godwit-bgp/godwit/internal/cputime"
 	"github.com/godwit-bgp/godwit/internal/offheap"
-	"github.com/godwit-bgp/godwit/internal/testkit/cputime"
 	"github.com/godwit-bgp/godwit/peer"
 	"github.com/godwit-bgp/godwit/rib"
 	"github.com/godwit-bgp/godwit/rib/export"
@@ -30,32 +29,6 @@ func (c *countingSender) Send(_ context.Context, msgs ...[]byte) error {
 	}
 	c.msgs.Add(int64(len(msgs)))
 	return nil
-}
-
-// benchLoop starts a daemon's RIB loop for a benchmark; stop ends it and
-// unmaps its tables at once, not at a later collection, so that the next
-// iteration measures its own tables only.
-func benchLoop() (*Daemon, *ribLoop, context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &Daemon{log: slog.New(slog.DiscardHandler), subs: map[chan struct{}]struct{}{}}
-	l := newRibLoop(d, rib.NewOptions())
-	l.ctx = ctx
-	done := make(chan struct{})
-	go func() { l.run(ctx); close(done) }()
-	return d, l, ctx, func() {
-		cancel()
-		<-done
-		l.v4.Close()
-		l.v6.Close()
-	}
-}
-
-// benchPeer is a neighbour at addr in AS as and its session, established
-// with IPv4 unicast and 4-octet AS numbers both ways.
-func benchPeer(d *Daemon, addr netip.Addr, as uint32, opt wire.Options) (*neighbor, *peer.Session) {
-	neg := &peer.Negotiated{PeerAS: as, PeerID: addr, Families: []nlri.Family{nlri.IPv4Unicast}, AS4: true, Receive: opt, Send: opt}
-	return &neighbor{d: d, key: peer.Key{Addr: addr}, log: d.log},
-		&peer.Session{LocalAS: 65000, Negotiated: neg, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"), RemoteAddr: netip.AddrPortFrom(addr, 40000)}
 }
 
 // BenchmarkPipeline is S2 without the sockets: one eBGP peer's full table
@@ -86,9 +59,9 @@ func BenchmarkPipeline(b *testing.B) {
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		mappedBefore := offheap.Mapped()
-		d, l, _, stop := benchLoop()
-		in, sIn := benchPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
-		out, sOut := benchPeer(d, netip.MustParseAddr("192.0.2.3"), 65002, opt)
+		d, l, _, stop := testLoop()
+		in, sIn := testPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
+		out, sOut := testPeer(d, netip.MustParseAddr("192.0.2.3"), 65002, opt)
 		snd := &countingSender{}
 		l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: in.key.Addr, AS: 65001},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
@@ -96,7 +69,7 @@ func BenchmarkPipeline(b *testing.B) {
 		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: out.key.Addr, AS: 65002},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}, Options: opt},
 			sender: snd})
-		im := &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
+		im := testImporter(l, sIn)
 		var peak atomic.Uint64
 		stopPeak := make(chan struct{})
 		go func() {
@@ -197,8 +170,8 @@ func BenchmarkPolicyChange(b *testing.B) {
 	}
 	for range b.N {
 		b.StopTimer()
-		d, l, ctx, stop := benchLoop()
-		in, sIn := benchPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
+		d, l, ctx, stop := testLoop()
+		in, sIn := testPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
 		l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: in.key.Addr, AS: 65001},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
 			sender: &countingSender{}})
@@ -212,12 +185,12 @@ func BenchmarkPolicyChange(b *testing.B) {
 		for i := range peers {
 			addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)})
 			m := member{snd: &countingSender{}}
-			m.n, m.s = benchPeer(d, addr, uint32(65100+i), opt)
+			m.n, m.s = testPeer(d, addr, uint32(65100+i), opt)
 			ms = append(ms, m)
 			l.post(opUp{n: m.n, s: m.s, src: &rib.Source{Addr: addr, AS: uint32(65100 + i)},
 				cfg: export.Config{Rules: rules, Options: opt}, sender: m.snd})
 		}
-		im := &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(), local: sIn.LocalAddr.Addr()}
+		im := testImporter(l, sIn)
 		for i := 0; i < len(us); i += 64 {
 			l.post(opRoutes{n: in, s: sIn, b: im.batch(us[i:min(i+64, len(us))])})
 		}
@@ -301,7 +274,7 @@ func BenchmarkPipelineOverlap(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		runtime.GC()
-		d, l, ctx, stop := benchLoop()
+		d, l, ctx, stop := testLoop()
 		type in struct {
 			n  *neighbor
 			s  *peer.Session
@@ -311,14 +284,14 @@ func BenchmarkPipelineOverlap(b *testing.B) {
 		for j := range peers {
 			addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + j)})
 			var x in
-			x.n, x.s = benchPeer(d, addr, uint32(65001+j), opt)
-			x.im = &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: addr, local: x.s.LocalAddr.Addr()}
+			x.n, x.s = testPeer(d, addr, uint32(65001+j), opt)
+			x.im = testImporter(l, x.s)
 			l.post(opUp{n: x.n, s: x.s, src: &rib.Source{Addr: addr, RouterID: addr, AS: uint32(65001 + j)},
 				cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
 				sender: &countingSender{}})
 			ins = append(ins, x)
 		}
-		out, sOut := benchPeer(d, netip.MustParseAddr("192.0.2.3"), 65002, opt)
+		out, sOut := testPeer(d, netip.MustParseAddr("192.0.2.3"), 65002, opt)
 		snd := &countingSender{}
 		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: out.key.Addr, AS: 65002},
 			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}, Options: opt},

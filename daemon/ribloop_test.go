@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/netip"
 	"slices"
@@ -112,29 +111,14 @@ type walkPeer struct {
 }
 
 func newWalkLab(t *testing.T) *walkLab {
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &Daemon{log: slog.New(slog.DiscardHandler), subs: map[chan struct{}]struct{}{}}
-	l := newRibLoop(d, rib.NewOptions())
-	l.ctx = ctx
-	d.rib = l
-	done := make(chan struct{})
-	go func() { l.run(ctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		d.wg.Wait()
-	})
+	d, l, _, stop := testLoop()
+	t.Cleanup(stop)
 	opt := wire.Options{AS4: true}
-	neg := &peer.Negotiated{PeerAS: 65001, PeerID: netip.MustParseAddr("10.0.0.2"), Families: []nlri.Family{nlri.IPv4Unicast},
-		AS4: true, Receive: opt, Send: opt}
-	in := &neighbor{d: d, key: peer.Key{Addr: netip.MustParseAddr("192.0.2.2")}, log: d.log}
-	sIn := &peer.Session{LocalAS: 65000, Negotiated: neg, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"),
-		RemoteAddr: netip.MustParseAddrPort("192.0.2.2:40000")}
-	l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: neg.PeerID, AS: 65001},
+	in, sIn := testPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
+	l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: in.key.Addr, AS: 65001},
 		cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
 		sender: &tableSender{opt: opt, routes: map[netip.Prefix]string{}}})
-	im := &importer{t: l.attrs, batches: &l.batches, opts: attr.Options{AS4: true}, localAS: 65000, remote: sIn.RemoteAddr.Addr(),
-		local: sIn.LocalAddr.Addr()}
+	im := testImporter(l, sIn)
 	return &walkLab{t: t, d: d, l: l, in: in, sIn: sIn, im: im, opt: opt}
 }
 
@@ -151,12 +135,10 @@ func (w *walkLab) config(pol export.Policy) export.Config {
 // up starts a session to 192.0.2.i with cfg.
 func (w *walkLab) up(i byte, cfg export.Config, enhanced bool) *walkPeer {
 	addr := netip.AddrFrom4([4]byte{192, 0, 2, i})
-	neg := &peer.Negotiated{PeerAS: 65100 + uint32(i), PeerID: addr, Families: []nlri.Family{nlri.IPv4Unicast}, AS4: true,
-		Receive: w.opt, Send: w.opt, EnhancedRouteRefresh: enhanced}
-	p := &walkPeer{n: &neighbor{d: w.d, key: peer.Key{Addr: addr}, log: w.d.log}, snd: &tableSender{opt: w.opt, routes: map[netip.Prefix]string{}},
-		s: &peer.Session{LocalAS: 65000, Negotiated: neg, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"),
-			RemoteAddr: netip.AddrPortFrom(addr, 40000)}}
-	w.l.post(opUp{n: p.n, s: p.s, src: &rib.Source{Addr: addr, AS: neg.PeerAS}, cfg: cfg, sender: p.snd})
+	p := &walkPeer{snd: &tableSender{opt: w.opt, routes: map[netip.Prefix]string{}}}
+	p.n, p.s = testPeer(w.d, addr, 65100+uint32(i), w.opt)
+	p.s.Negotiated.EnhancedRouteRefresh = enhanced
+	w.l.post(opUp{n: p.n, s: p.s, src: &rib.Source{Addr: addr, AS: p.s.Negotiated.PeerAS}, cfg: cfg, sender: p.snd})
 	return p
 }
 

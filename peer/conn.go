@@ -197,13 +197,16 @@ func (t *link) readLoop() {
 	// The batch's UPDATEs are decoded into memory reused once the
 	// Handler has had them (it keeps nothing of them: see Handler).
 	var dec wire.UpdateDecoder
+	deliver := func() {
+		t.deliver(s, batch)
+		batch = batch[:0]
+		dec.Reset()
+	}
 	for {
 		typ, msg, err := rd.ReadMessage()
 		if err != nil {
 			if len(batch) > 0 {
-				t.deliver(s, batch)
-				batch = batch[:0]
-				dec.Reset()
+				deliver()
 			}
 			t.readFailed(err)
 			if fault.As(err) != nil {
@@ -247,23 +250,16 @@ func (t *link) readLoop() {
 				// Batch while whole messages are already buffered: the
 				// slices stay valid because the Reader does not refill.
 				if len(batch) == cap(batch) || !rd.HasMessage() {
-					t.deliver(s, batch)
-					clear(batch)
-					batch = batch[:0]
-					dec.Reset()
+					deliver()
 				}
 				continue
 			case iana.MsgKeepalive:
 				if len(batch) > 0 && !rd.HasMessage() {
-					t.deliver(s, batch)
-					batch = batch[:0]
-					dec.Reset()
+					deliver()
 				}
 				continue
 			case iana.MsgRouteRefresh:
-				t.deliver(s, batch)
-				batch = batch[:0]
-				dec.Reset()
+				deliver()
 				rr, err := wire.DecodeRouteRefresh(body)
 				if f := fault.As(err); f != nil {
 					t.postFSM(Event{Type: UpdateMsgErr, Code: f.Code, Subcode: f.Subcode, Data: f.Data}, nil, true)
@@ -279,9 +275,7 @@ func (t *link) readLoop() {
 				}
 				continue
 			}
-			t.deliver(s, batch)
-			batch = batch[:0]
-			dec.Reset()
+			deliver()
 		}
 		// Before Established, and OPEN/NOTIFICATION at any time: the
 		// driver decides, and the reader waits for it.

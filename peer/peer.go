@@ -61,8 +61,10 @@ type Handler interface {
 	// UPDATE of it is delivered. It should return quickly.
 	SessionUp(s *Session)
 	// Updates delivers decoded UPDATEs in arrival order. The batch and
-	// everything in it are valid only during the call (they point into
-	// the reader's buffer): Clone what must be kept. Blocking here pushes
+	// everything in it are valid only during the call: they point into
+	// the reader's buffer, and their attributes live in the reader's
+	// decoder (wire.UpdateDecoder), reused for the next batch. What must
+	// be kept is copied (the RIB interns each set's canonical encoding). Blocking here pushes
 	// back on the peer through TCP. Each Update's Faults and Action say
 	// what RFC 7606 treatment applies; an UPDATE whose fault resets the
 	// session is never delivered.

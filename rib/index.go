@@ -1,6 +1,7 @@
 package rib
 
 import (
+	"math/bits"
 	"unsafe"
 
 	"github.com/godwit-bgp/godwit/internal/offheap"
@@ -159,7 +160,7 @@ func (x *index[K]) rebuild(n int, entries *offheap.Paged[entry[K]]) {
 		x.b32 = offheap.Make[uint32](n)
 		x.s32 = x.b32.Slice()
 	}
-	x.shift = uint8(64 - log2(n))
+	x.shift = uint8(64 - bits.Len(uint(n-1)))
 	mask := n - 1
 	total := uint32(entries.Len())
 	for ei := range total {
@@ -192,14 +193,6 @@ func (x *index[K]) rebuild(n int, entries *offheap.Paged[entry[K]]) {
 
 // rebuildAhead is how many entries ahead rebuild prefetches.
 const rebuildAhead = 16
-
-func log2(n int) int {
-	l := 0
-	for 1<<l < n {
-		l++
-	}
-	return l
-}
 
 // home is the first slot the key in slot j probes.
 func (x *index[K]) home(j int, entries *offheap.Paged[entry[K]]) int {

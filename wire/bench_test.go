@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godwit-bgp/godwit/internal/testkit/cputime"
+	"github.com/godwit-bgp/godwit/internal/cputime"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/godwit-bgp/godwit/wire/nlri"

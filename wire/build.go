@@ -205,13 +205,12 @@ type Encoded struct {
 // Encoder encodes attribute sets for a sender that keeps many of them (an
 // update group, for as long as it sends them): Encode encodes a set into
 // the Encoder's own memory and returns its key, and Keep makes a lasting
-// Encoded that lives in the key's memory, so that a kept set costs one
+// Encoded that lives in a string of the key, so that a kept set costs one
 // allocation for its octets, which also serve as the key a sender finds
-// it by.
+// it by (and one more for its MP_REACH_NLRI next hops, when it has any).
 type Encoder struct {
 	e   Encoded
 	key []byte
-	at  []int // where each next hop of e.reach starts in key
 }
 
 // Encode encodes attrs for a session with options opt (see SetAttrs) and
@@ -221,37 +220,37 @@ type Encoder struct {
 // Encode.
 func (c *Encoder) Encode(attrs attr.List, opt Options) []byte {
 	c.e.encode(attrs, opt)
-	c.key, c.at = append(c.key[:0], c.e.attrs...), c.at[:0]
+	c.key = append(c.key[:0], c.e.attrs...)
 	for _, r := range c.e.reach {
 		c.key = binary.BigEndian.AppendUint16(c.key, uint16(r.fam.AFI))
 		c.key = append(c.key, byte(r.fam.SAFI), r.reserved, byte(len(r.nextHop)))
-		c.at = append(c.at, len(c.key))
 		c.key = append(c.key, r.nextHop...)
 	}
 	return c.key
 }
 
-// Keep returns the set of the last Encode as a lasting Encoded whose
-// octets are key's, which must hold the octets Encode returned (a string
-// made of them, kept by the caller as its key). The Encoded does not
-// refer to the attributes encoded.
-func (c *Encoder) Keep(key string) Encoded {
-	if len(key) != len(c.key) {
-		panic("wire: Encoder.Keep with a key that is not the last Encode's")
-	}
+// Keep returns the set of the last Encode as a lasting Encoded and its key
+// as a string, whose memory the Encoded's octets are. The Encoded does
+// not refer to the attributes encoded.
+func (c *Encoder) Keep() (Encoded, string) {
+	key := string(c.key)
 	b := unsafe.Slice(unsafe.StringData(key), len(key)) // read only, like the string
 	e := Encoded{attrs: b[:len(c.e.attrs):len(c.e.attrs)], nhStart: c.e.nhStart, nhEnd: c.e.nhEnd, v4MP: c.e.v4MP}
 	if len(c.e.reach) > 0 {
 		e.reach = make([]mpNextHop, len(c.e.reach))
+		at := len(c.e.attrs)
 		for i, r := range c.e.reach {
-			e.reach[i] = mpNextHop{fam: r.fam, reserved: r.reserved, nextHop: b[c.at[i] : c.at[i]+len(r.nextHop) : c.at[i]+len(r.nextHop)]}
+			at += 5 // AFI, SAFI, reserved octet, length (Encode)
+			end := at + len(r.nextHop)
+			e.reach[i] = mpNextHop{fam: r.fam, reserved: r.reserved, nextHop: b[at:end:end]}
+			at = end
 		}
 	}
-	return e
+	return e, key
 }
 
 // encode fills e from attrs, reusing its buffers. The next hops of
-// MP_REACH_NLRI stay attrs' (Encoder.Keep copies them into its key).
+// MP_REACH_NLRI stay attrs' (Encoder.Keep's Encoded has them in its key).
 func (e *Encoded) encode(attrs attr.List, opt Options) {
 	e.attrs, e.reach = e.attrs[:0], e.reach[:0]
 	e.nhStart, e.nhEnd, e.v4MP = 0, 0, false
@@ -319,11 +318,8 @@ func (p *Packer) Announce(pfx nlri.Prefix) error {
 	}
 	if pfx.Prefix.Addr().Is4() && !p.v4MP() {
 		ap := p.opt.AddPath.Has(nlri.IPv4Unicast)
-		n := prefixLen(pfx, ap)
-		if p.kind != packAnnounce || len(p.out)-p.start+n > p.max {
-			if err := p.openAnnounce(n); err != nil {
-				return err
-			}
+		if err := p.roomNLRI(prefixLen(pfx.Prefix.Bits(), ap)); err != nil {
+			return err
 		}
 		p.out = nlri.AppendPrefix(p.out, pfx.Prefix, pfx.PathID, ap)
 		return nil
@@ -333,7 +329,7 @@ func (p *Packer) Announce(pfx nlri.Prefix) error {
 		f = nlri.IPv4Unicast
 	}
 	ap := p.opt.AddPath.Has(f)
-	n := prefixLen(pfx, ap)
+	n := prefixLen(pfx.Prefix.Bits(), ap)
 	if p.kind != packMPReach || p.fam != f || len(p.out)-p.start+n+p.mpAttrsLen() > p.max {
 		if err := p.openMPReach(f, n); err != nil {
 			return err
@@ -354,22 +350,19 @@ func (p *Packer) AnnounceIPv4(addr uint32, bits uint8, pathID uint32) error {
 		return p.Announce(nlri.Prefix{Prefix: netip.PrefixFrom(netip.AddrFrom4(a), int(bits)), PathID: pathID})
 	}
 	ap := p.opt.AddPath.Has(nlri.IPv4Unicast)
-	n := 1 + (int(bits)+7)/8
-	if ap {
-		n += 4
+	if err := p.roomNLRI(prefixLen(int(bits), ap)); err != nil {
+		return err
 	}
+	p.out = nlri.AppendPrefix4(p.out, addr, bits, pathID, ap)
+	return nil
+}
+
+// roomNLRI makes room for n more octets of NLRI in the UPDATE being
+// packed, starting a new one when it is not an announcement or is full.
+func (p *Packer) roomNLRI(n int) error {
 	if p.kind != packAnnounce || len(p.out)-p.start+n > p.max {
-		if err := p.openAnnounce(n); err != nil {
-			return err
-		}
+		return p.openAnnounce(n)
 	}
-	if ap {
-		p.out = binary.BigEndian.AppendUint32(p.out, pathID)
-	}
-	p.out = append(p.out, bits)
-	var a [4]byte
-	binary.BigEndian.PutUint32(a[:], addr)
-	p.out = append(p.out, a[:(int(bits)+7)/8]...)
 	return nil
 }
 
@@ -381,7 +374,7 @@ func (p *Packer) Withdraw(pfx nlri.Prefix) error {
 	}
 	if pfx.Prefix.Addr().Is4() {
 		ap := p.opt.AddPath.Has(nlri.IPv4Unicast)
-		n := prefixLen(pfx, ap)
+		n := prefixLen(pfx.Prefix.Bits(), ap)
 		// The two octets of Total Path Attribute Length are written
 		// when the message closes.
 		if p.kind != packWithdraw || len(p.out)-p.start+n+2 > p.max {
@@ -393,7 +386,7 @@ func (p *Packer) Withdraw(pfx nlri.Prefix) error {
 		p.out = nlri.AppendPrefix(p.out, pfx.Prefix, pfx.PathID, ap)
 		return nil
 	}
-	return p.withdrawMP(nlri.IPv6Unicast, prefixLen(pfx, p.opt.AddPath.Has(nlri.IPv6Unicast)), func(b []byte) []byte {
+	return p.withdrawMP(nlri.IPv6Unicast, prefixLen(pfx.Prefix.Bits(), p.opt.AddPath.Has(nlri.IPv6Unicast)), func(b []byte) []byte {
 		return nlri.AppendPrefix(b, pfx.Prefix, pfx.PathID, p.opt.AddPath.Has(nlri.IPv6Unicast))
 	})
 }
@@ -467,8 +460,8 @@ func (p *Packer) Reset() {
 	p.messages = 0
 }
 
-func prefixLen(pfx nlri.Prefix, addPath bool) int {
-	n := 1 + (pfx.Prefix.Bits()+7)/8
+func prefixLen(bits int, addPath bool) int {
+	n := 1 + (bits+7)/8
 	if addPath {
 		n += 4
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/fault"
 	"github.com/godwit-bgp/godwit/wire/iana"
 	"github.com/godwit-bgp/godwit/wire/nlri"
@@ -218,9 +220,29 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
-// fuzzDecoder is reused across FuzzUpdate's inputs, so that memory an
-// input leaves behind in it shows on a later one.
-var fuzzDecoder UpdateDecoder
+// fuzzPrime is an UPDATE with many attributes: FuzzUpdate decodes it
+// into an UpdateDecoder before each input, so that the input is decoded
+// into memory another UPDATE filled, and a failure reproduces from the
+// input alone.
+var fuzzPrime = func() []byte {
+	p := NewPacker(Options{AS4: true})
+	p.SetAttrs(attr.List{
+		&attr.Origin{Value: attr.OriginEGP},
+		&attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{65001, 4200000000, 65002}},
+			{Type: iana.SegmentASSet, ASNs: []uint32{1, 2, 3}}}},
+		&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.1")},
+		&attr.MED{Value: 7},
+		&attr.LocalPref{Value: 200},
+		&attr.AtomicAggregate{},
+		&attr.Communities{Values: []uint32{65000<<16 | 1, 65000<<16 | 2}},
+		&attr.LargeCommunities{Values: []attr.LargeCommunity{{Global: 65000, Local1: 1, Local2: 2}}},
+	})
+	if err := p.Announce(nlri.Prefix{Prefix: netip.MustParsePrefix("198.51.100.0/24")}); err != nil {
+		panic(err)
+	}
+	b := p.Bytes()
+	return b[HeaderLen:]
+}()
 
 func FuzzUpdate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, flags byte) {
@@ -239,16 +261,25 @@ func FuzzUpdate(f *testing.F) {
 				t.Fatalf("returned %v, worst of Faults is %v", fa, fault.Worst(u.Faults))
 			}
 		}
-		// An UpdateDecoder, whose memory earlier inputs used, decodes
-		// the same.
-		fuzzDecoder.Reset()
-		for range 2 {
-			ud, errd := fuzzDecoder.Decode(body, opt)
+		// An UpdateDecoder decodes the same, into memory another UPDATE
+		// used (fuzzPrime, then Reset), and two decodings of one batch
+		// both stay intact after the second, as a reader's batch must.
+		var dec UpdateDecoder
+		if _, err := dec.Decode(fuzzPrime, Options{AS4: true}); err != nil {
+			t.Fatal(err)
+		}
+		dec.Reset()
+		var uds [2]*Update
+		for i := range uds {
+			ud, errd := dec.Decode(body, opt)
 			if (ud == nil) != (u == nil) || (errd == nil) != (err == nil) {
 				t.Fatalf("UpdateDecoder gives %v, %v; DecodeUpdate %v, %v", ud != nil, errd, u != nil, err)
 			}
+			uds[i] = ud
+		}
+		for i, ud := range uds {
 			if u != nil && !bytes.Equal(ud.AppendTo(nil, opt), u.AppendTo(nil, opt)) {
-				t.Fatal("UpdateDecoder and DecodeUpdate decode differently")
+				t.Fatalf("UpdateDecoder's decoding %d of the batch and DecodeUpdate's differ", i+1)
 			}
 		}
 		if u == nil {

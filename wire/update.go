@@ -18,7 +18,10 @@ import (
 // the path attributes are decoded once. A decoded Update aliases the body it
 // was decoded from in Withdrawn, NLRI and RawAttrs (attribute values and
 // decoded NLRI of other families never do): those fields are valid only as
-// long as that buffer is not reused. Clone returns one that owns its memory.
+// long as that buffer is not reused. Clone returns one that owns its memory,
+// except that an UpdateDecoder's Updates keep their attribute values in the
+// decoder's memory, which its Reset gives to the next UPDATEs: decode
+// RawAttrs again (DecodeUpdate) to keep one of those.
 type Update struct {
 	// Withdrawn is the Withdrawn Routes field: IPv4 unicast prefixes, each
 	// preceded by a path identifier when AddPath has IPv4 unicast.
@@ -518,7 +521,8 @@ func (u *Update) AppendTo(b []byte, opt Options) []byte {
 // decoded from: the raw fields are copied into one new buffer. The
 // attributes are shared by pointer, as attribute values always are (they
 // never alias the received buffer, and are not mutated once decoded); the
-// list itself is a new slice.
+// list itself is a new slice. For an UpdateDecoder's Update those values
+// are the decoder's, valid until its Reset (see Update).
 func (u *Update) Clone() *Update {
 	c := *u
 	buf := make([]byte, 0, len(u.Withdrawn)+len(u.NLRI)+len(u.RawAttrs))

@@ -677,14 +677,18 @@ func TestPackerEncoded(t *testing.T) {
 		kept := make([]Encoded, len(sets))
 		keys := map[string]int{}
 		for i := range sets {
-			key := string(c.Encode(sets[i], opt))
-			kept[i] = c.Keep(key)
+			enc := c.Encode(sets[i], opt)
+			var key string
+			kept[i], key = c.Keep()
+			if key != string(enc) {
+				t.Errorf("set %d: Keep's key %x, Encode's %x", i, key, enc)
+			}
 			if j, dup := keys[key]; dup {
 				t.Errorf("sets %d and %d have one key", j, i)
 			}
 			keys[key] = i
 		}
-		if k := string(c.Encode(sets[0], opt)); keys[k] != 0 {
+		if j, ok := keys[string(c.Encode(sets[0], opt))]; !ok || j != 0 {
 			t.Error("encoding set 0 again gives another key")
 		}
 		if got := pack(func(p *Packer, i int) { p.SetEncoded(&kept[i]) }); !bytes.Equal(got, want) {
@@ -718,9 +722,6 @@ func TestPackerAnnounceIPv4(t *testing.T) {
 			for i := range 5000 {
 				bits := uint8(i % 33)
 				addr := (uint32(i)*2654435761 | 1) &^ (^uint32(0) >> bits)
-				if bits == 0 {
-					addr = 0
-				}
 				var a [4]byte
 				binary.BigEndian.PutUint32(a[:], addr)
 				id := uint32(i % 7)

@@ -762,8 +762,8 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 	h := maphash.Bytes(g.seed, enc)
 	i, ok := g.byKey.Find(h, func(i uint32) bool { return g.sets.at(i).key == string(enc) })
 	if !ok {
-		key := string(enc)
-		s := outSet{enc: g.enc.Keep(key), key: key}
+		var s outSet
+		s.enc, s.key = g.enc.Keep()
 		if n := len(g.free); n > 0 {
 			i = g.free[n-1]
 			g.free = g.free[:n-1]

@@ -51,14 +51,29 @@ func AppendPrefix(b []byte, p netip.Prefix, pathID uint32, addPath bool) []byte 
 	if bits < 0 {
 		bits = 0
 	}
-	n := (bits + 7) / 8
-	b = append(b, byte(bits))
 	if p.Addr().Is4() {
 		a := p.Addr().As4()
-		return append(b, a[:n]...)
+		return appendBits(b, a[:], bits)
 	}
 	a := p.Addr().As16()
-	return append(b, a[:n]...)
+	return appendBits(b, a[:], bits)
+}
+
+// AppendPrefix4 is AppendPrefix for the IPv4 prefix addr/bits (addr in
+// host order, bits at most 32), for callers that keep prefixes packed.
+func AppendPrefix4(b []byte, addr uint32, bits uint8, pathID uint32, addPath bool) []byte {
+	if addPath {
+		b = binary.BigEndian.AppendUint32(b, pathID)
+	}
+	var a [4]byte
+	binary.BigEndian.PutUint32(a[:], addr)
+	return appendBits(b, a[:], int(bits))
+}
+
+// appendBits appends the length octet and the first bits of addr.
+func appendBits(b, addr []byte, bits int) []byte {
+	b = append(b, byte(bits))
+	return append(b, addr[:(bits+7)/8]...)
 }
 
 // Iter walks the unicast NLRI in b (an UPDATE's Withdrawn Routes or NLRI

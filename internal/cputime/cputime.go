@@ -1,8 +1,9 @@
 //go:build unix
 
-// Package cputime gives the CPU time of the process, for benchmarks that
-// report it next to wall time: the test machines are shared, and wall
-// time then measures the neighbours too.
+// Package cputime gives the CPU time of the process: the benchmarks
+// report it next to wall time, because on shared test machines wall time
+// measures the neighbours too, and the performance harness reports its
+// own test peers' share of a run.
 package cputime
 
 import (
