@@ -1099,8 +1099,10 @@ type changeBatch struct {
 	pool *sync.Pool
 }
 
-// maxPooledChanges bounds the batches kept for reuse: the one that
-// withdraws a whole table when a session drops is not kept for life.
+// maxPooledChanges bounds the batches kept for reuse. A batch holds at
+// most maxBatch changes, but with every path of each prefix (TrackAll,
+// for ADD-PATH peers) its paths can be many times that, and such a batch
+// is not kept for life.
 const maxPooledChanges = 1 << 16
 
 // newChangeBatch returns a batch with room for n changes (of one path
@@ -1122,7 +1124,7 @@ func (b *changeBatch) release() {
 	if b.refs.Add(-1) != 0 {
 		return
 	}
-	if cap(b.changes) > maxPooledChanges || cap(b.sels) > maxPooledChanges {
+	if cap(b.sels) > maxPooledChanges {
 		return
 	}
 	clear(b.sels) // no attribute sets kept alive from the pool

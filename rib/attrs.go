@@ -67,36 +67,27 @@ func (a *Attrs) ExportHint() *Hint { return &a.exportHint }
 // into its own table) from the set itself, instead of looking the set up
 // in a hash table of its own: for a full table, one such lookup and
 // insertion per new set in each consumer was a tenth of the load's CPU,
-// almost all of it waiting for memory.
+// almost all of it waiting for memory. HintIndex is the only user.
 //
-// The first consumer to Claim a set's hint owns it for the set's life;
-// only the owner reads or moves it (Get, Claim again), so what it reads
-// is what it wrote, but it may be stale (the record it names since freed
-// and reused): the owner checks the record it finds against the set. The
-// other consumers, and the owner for a record the hint does not name,
-// keep their hash table. A consumer is named by a tag from NewHintTag.
+// The first consumer to claim a set's hint owns it for the set's life;
+// only the owner reads or moves it, so what it reads is what it wrote,
+// but it may be stale (the record it names since freed and reused): the
+// owner checks the record it finds against the set.
 type Hint struct{ v atomic.Uint64 }
 
 var hintTags atomic.Uint32
 
-// NewHintTag returns a tag no other consumer has.
-func NewHintTag() uint32 { return hintTags.Add(1) }
-
-// Get returns the index the hint holds for tag, or false when tag does
+// get returns the index the hint holds for tag, or false when tag does
 // not own it.
-func (h *Hint) Get(tag uint32) (uint32, bool) {
+func (h *Hint) get(tag uint32) (uint32, bool) {
 	v := h.v.Load()
 	return uint32(v), v != 0 && uint32(v>>32) == tag
 }
 
-// Owner is the tag that owns the hint, 0 when nobody has claimed it (then
-// no consumer has a record of the set in its hash table either).
-func (h *Hint) Owner() uint32 { return uint32(h.v.Load() >> 32) }
-
-// Claim makes the hint hold index i for tag: it claims a hint nobody owns,
-// or moves one tag owns. It reports false, changing nothing, when another
-// consumer owns it.
-func (h *Hint) Claim(tag, i uint32) bool {
+// claim makes the hint hold index i for tag: it claims a hint nobody
+// owns, or moves one tag owns. It reports false, changing nothing, when
+// another consumer owns it.
+func (h *Hint) claim(tag, i uint32) bool {
 	for {
 		v := h.v.Load()
 		if v != 0 && uint32(v>>32) != tag {
@@ -107,6 +98,66 @@ func (h *Hint) Claim(tag, i uint32) bool {
 		}
 	}
 }
+
+// HintIndex finds one consumer's records of attribute sets (indexes into
+// a table of its own): through the set's Hint when the consumer owns it
+// and it names the record, through a hash table otherwise. A record that
+// the hint names is not in the hash table: the hint only moves off a
+// record that is not of its set, and a set's first record claims it. A
+// consumer may hold several records of one set (an update group, one
+// per source); one is found through the hint, the others in the table.
+// Not safe for concurrent use (the hints are: several consumers share
+// the sets).
+type HintIndex struct {
+	tag uint32
+	tab hashtab.Table
+}
+
+// NewHintIndex returns an index with a tag no other consumer has.
+func NewHintIndex() HintIndex { return HintIndex{tag: hintTags.Add(1)} }
+
+// Find returns the record for which match holds among the records of the
+// set whose hint is hint, filed under h (the caller's hash of the
+// record's key). match must check its index is in range.
+func (x *HintIndex) Find(hint *Hint, h uint64, match func(i uint32) bool) (uint32, bool) {
+	v := hint.v.Load()
+	switch owner, i := uint32(v>>32), uint32(v); {
+	case owner == 0:
+		return 0, false // no consumer has a record of the set
+	case owner == x.tag && match(i):
+		return i, true
+	}
+	return x.tab.Find(h, match)
+}
+
+// Add files the new record i of the set whose hint is hint, under h.
+// sameSet reports whether another record is of the same set: the hint
+// stays on it when it does.
+func (x *HintIndex) Add(hint *Hint, h uint64, i uint32, sameSet func(j uint32) bool) {
+	if j, owned := hint.get(x.tag); !owned || j == i || !sameSet(j) {
+		if hint.claim(x.tag, i) {
+			return
+		}
+	}
+	x.tab.Insert(h, i)
+}
+
+// Remove forgets record i of the set whose hint is hint, filed under h.
+func (x *HintIndex) Remove(hint *Hint, h uint64, i uint32) {
+	if !x.Named(hint, i) {
+		x.tab.Delete(h, i)
+	}
+}
+
+// Named reports whether the hint names record i (then it is not in the
+// hash table).
+func (x *HintIndex) Named(hint *Hint, i uint32) bool {
+	j, owned := hint.get(x.tag)
+	return owned && j == i
+}
+
+// TableLen is the number of records in the hash table.
+func (x *HintIndex) TableLen() int { return x.tab.Len() }
 
 // Key is the canonical encoding of the set.
 func (a *Attrs) Key() string { return a.key }

@@ -203,8 +203,7 @@ type LocRIB[K Key] struct {
 	// the number of paths using it: the table holds one Table reference
 	// per set, not per path, and the slab holds no pointers.
 	sets       []attrSlot
-	setIndex   hashtab.Table // hashtab.Mix(Attrs.id) -> index in sets, for the sets whose hint names no slot here (acquire)
-	tag        uint32        // this table's Hint tag
+	setIndex   HintIndex // finds a set's index in sets, by hashtab.Mix(Attrs.id)
 	freeSets   []uint32
 	lastSet    *Attrs // one-entry cache: an UPDATE's prefixes share a set
 	lastIdx    uint32
@@ -244,7 +243,7 @@ func NewLocRIB[K Key](attrs *Table, opts Options) *LocRIB[K] {
 	if opts.MaxPaths > maxSelected {
 		opts.MaxPaths = maxSelected
 	}
-	r := &LocRIB[K]{attrs: attrs, opts: opts, tag: NewHintTag()}
+	r := &LocRIB[K]{attrs: attrs, opts: opts, setIndex: NewHintIndex()}
 	r.idx.init()
 	return r
 }
@@ -1138,23 +1137,13 @@ type attrSlot struct {
 }
 
 // acquire returns a's index, counting one more path using it; the first
-// use takes a reference on the speaker's Table.
-//
-// A set is found through its hint when this table owns it (Attrs.ribHint:
-// the first table to take a set claims it, and a set is mostly taken by
-// one table), through setIndex otherwise. A set whose hint names its slot
-// here is not in setIndex: the hint only moves off a slot that holds
-// another set.
+// use takes a reference on the speaker's Table. A set is mostly taken by
+// one table, whose setIndex then finds it through its hint.
 func (r *LocRIB[K]) acquire(a *Attrs) uint32 {
 	i, ok := r.lastIdx, a == r.lastSet
+	holds := func(i uint32) bool { return int(i) < len(r.sets) && r.sets[i].a == a }
 	if !ok {
-		h, owned := a.ribHint.Get(r.tag)
-		switch {
-		case owned && int(h) < len(r.sets) && r.sets[h].a == a:
-			i, ok = h, true
-		case !owned && a.ribHint.Owner() != 0: // unclaimed: in no table's setIndex
-			i, ok = r.setIndex.Find(hashtab.Mix(uint64(a.id)), func(i uint32) bool { return r.sets[i].a == a })
-		}
+		i, ok = r.setIndex.Find(&a.ribHint, hashtab.Mix(uint64(a.id)), holds)
 	}
 	if !ok {
 		r.attrs.Retain(a)
@@ -1166,9 +1155,7 @@ func (r *LocRIB[K]) acquire(a *Attrs) uint32 {
 			i = uint32(len(r.sets))
 			r.sets = append(r.sets, attrSlot{a: a, nh: r.trackNextHop(a)})
 		}
-		if !a.ribHint.Claim(r.tag, i) {
-			r.setIndex.Insert(hashtab.Mix(uint64(a.id)), i)
-		}
+		r.setIndex.Add(&a.ribHint, hashtab.Mix(uint64(a.id)), i, holds)
 	}
 	r.sets[i].refs++
 	r.lastSet, r.lastIdx = a, i
@@ -1184,9 +1171,7 @@ func (r *LocRIB[K]) releaseSet(i uint32) {
 		return
 	}
 	r.untrackNextHop(s.nh)
-	if h, owned := s.a.ribHint.Get(r.tag); !owned || h != i {
-		r.setIndex.Delete(hashtab.Mix(uint64(s.a.id)), i)
-	}
+	r.setIndex.Remove(&s.a.ribHint, hashtab.Mix(uint64(s.a.id)), i)
 	r.attrs.Release(s.a)
 	if r.lastSet == s.a {
 		r.lastSet = nil

@@ -1053,8 +1053,8 @@ func TestSetsSharedByTables(t *testing.T) {
 		for k := range tt.model {
 			tt.r.Withdraw(tt.src, 0, k)
 		}
-		if tt.r.setIndex.Len() != 0 {
-			t.Errorf("setIndex keeps %d sets with no path", tt.r.setIndex.Len())
+		if tt.r.setIndex.TableLen() != 0 {
+			t.Errorf("setIndex keeps %d sets with no path", tt.r.setIndex.TableLen())
 		}
 	}
 	if n := tb.Len(); n != len(sets) {

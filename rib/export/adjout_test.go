@@ -163,20 +163,21 @@ const (
 	slotP6, slotQ6             = "2001:db8:7::/48", "2001:db8:8::/48"
 )
 
-// TestGroupSlotReuse follows a group without MRAI through the Loc-RIB
-// giving slots to other prefixes, as the Loc-RIB does: a slot is given to
-// another prefix only in a batch after the one reporting its prefix with
-// no paths. The group keeps no keys, and needs none: the dump and
-// Snapshot take the prefixes from the walk.
-func TestGroupSlotReuse(t *testing.T) {
+// slotReuseSteps are the steps of TestGroupSlotReuse and
+// TestGroupKeyedSlotReuse. The Loc-RIB gives a slot to another prefix
+// only in a batch after the one withdrawing its prefix; a group with an
+// MRAI (keyed) may get the new prefix's change first (its hold replays
+// changes in any order), and then the old prefix's late withdrawal.
+func slotReuseSteps(keyed bool, v4, v4b, v6, noAdv Sel) []slotStep {
 	const p, q, r, s, p6, q6 = slotP, slotQ, slotR, slotS, slotP6, slotQ6
-	h := newHarness(t, ebgpConfig(), nil)
-	m, rec := newMember(false)
-	h.join(m, true)
-	v4, v6 := h.local(nlri.IPv4Unicast, 1), h.local(nlri.IPv6Unicast, 1)
-	v4b := h.local(nlri.IPv4Unicast, 2)
-	noAdv := Sel{Attrs: h.intern(origin(), seq(), nh("0.0.0.0"), comms(attr.CommunityNoAdvertise)), Src: srcLocal}
-	runSlotSteps(t, h, rec, func() {}, []slotStep{
+	// reuse gives slot to c's prefix, after old's.
+	reuse := func(slot uint32, old string, c Change) [][]Change {
+		if keyed {
+			return [][]Change{{at(slot, c)}}
+		}
+		return [][]Change{{at(slot, withdraw(old))}, {at(slot, c)}}
+	}
+	steps := []slotStep{
 		{
 			name:    "first announcements",
 			batches: [][]Change{{at(1, announce(p, v4)), at(2, announce(r, v4)), at(1, announce(p6, v6))}},
@@ -185,54 +186,83 @@ func TestGroupSlotReuse(t *testing.T) {
 			peerHold: map[string]string{p: ours + " med 1", r: ours + " med 1", p6: ours6 + " med 1"},
 		},
 		{
-			name:    "slot 1 given to another prefix after the first's withdrawal",
-			batches: [][]Change{{at(1, withdraw(p))}, {at(1, announce(q, v4b))}},
+			name:    "slot 1 given to another prefix",
+			batches: reuse(1, p, announce(q, v4b)),
 			wd:      []string{p}, ann: []string{q}, v4: 2, v6: 1,
 			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
 			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
 		},
-		{
-			name:    "a withdrawal at a slot never sent",
+	}
+	if keyed {
+		steps = append(steps, slotStep{
+			name:    "the old prefix's late withdrawal at the slot is ignored",
+			batches: [][]Change{{at(1, withdraw(p))}},
+			v4:      2, v6: 1,
+			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
+			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
+		})
+	}
+	return append(steps,
+		slotStep{
+			name:    "a withdrawal at a slot never used",
 			batches: [][]Change{{at(1000, withdraw(s))}},
 			v4:      2, v6: 1,
 			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
 			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
 		},
-		{
+		slotStep{
 			name:    "the new prefix again, unchanged",
 			batches: [][]Change{{at(1, announce(q, v4b))}},
 			v4:      2, v6: 1,
 			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
 			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
 		},
-		{
+		slotStep{
 			name:    "slot 2 given to a prefix that is not sent",
-			batches: [][]Change{{at(2, withdraw(r))}, {at(2, announce(s, noAdv))}},
+			batches: reuse(2, r, announce(s, noAdv)),
 			wd:      []string{r}, v4: 1, v6: 1,
 			slots:    []string{"4:1 " + q, "6:1 " + p6},
 			peerHold: map[string]string{q: ours + " med 2", p6: ours6 + " med 1"},
 		},
-		{
+		slotStep{
 			name:    "IPv6 slot 1 given to another prefix; IPv4 slot 1 is another table",
-			batches: [][]Change{{at(1, withdraw(p6))}, {at(1, announce(q6, v6))}},
+			batches: reuse(1, p6, announce(q6, v6)),
 			wd:      []string{p6}, ann: []string{q6}, v4: 1, v6: 1,
 			slots:    []string{"4:1 " + q, "6:1 " + q6},
 			peerHold: map[string]string{q: ours + " med 2", q6: ours6 + " med 1"},
 		},
-		{
+		slotStep{
 			name:    "the first prefix back, at a new slot",
 			batches: [][]Change{{at(3, announce(p, v4))}},
 			ann:     []string{p}, v4: 2, v6: 1,
 			slots:    []string{"4:1 " + q, "4:3 " + p, "6:1 " + q6},
 			peerHold: map[string]string{p: ours + " med 1", q: ours + " med 2", q6: ours6 + " med 1"},
 		},
-		{
+		slotStep{
 			name:    "everything withdrawn",
 			batches: [][]Change{{at(1, withdraw(q)), at(3, withdraw(p)), at(1, withdraw(q6)), at(2, withdraw(s))}},
 			wd:      []string{p, q, q6}, v4: 0, v6: 0,
 			peerHold: map[string]string{},
-		},
-	})
+		})
+}
+
+// slotReuseSels are the paths of slotReuseSteps, interned in h.
+func slotReuseSels(h *harness) (v4, v4b, v6, noAdv Sel) {
+	return h.local(nlri.IPv4Unicast, 1), h.local(nlri.IPv4Unicast, 2), h.local(nlri.IPv6Unicast, 1),
+		Sel{Attrs: h.intern(origin(), seq(), nh("0.0.0.0"), comms(attr.CommunityNoAdvertise)), Src: srcLocal}
+}
+
+// TestGroupSlotReuse follows a group without MRAI through the Loc-RIB
+// giving slots to other prefixes, as the Loc-RIB does: a slot is given to
+// another prefix only in a batch after the one reporting its prefix with
+// no paths. The group keeps no keys, and needs none: the dump and
+// Snapshot take the prefixes from the walk.
+func TestGroupSlotReuse(t *testing.T) {
+	h := newHarness(t, ebgpConfig(), nil)
+	m, rec := newMember(false)
+	h.join(m, true)
+	v4, v4b, v6, noAdv := slotReuseSels(h)
+	runSlotSteps(t, h, rec, func() {}, slotReuseSteps(false, v4, v4b, v6, noAdv))
 	if v4, v6 := h.keyPages(); v4 != 0 || v6 != 0 {
 		t.Errorf("a group without MRAI keeps %d and %d keys", v4, v6)
 	}
@@ -245,79 +275,13 @@ func TestGroupSlotReuse(t *testing.T) {
 // ignored. The hold is flushed after each batch here, so that the
 // batches reach the table in the order given, however out of order.
 func TestGroupKeyedSlotReuse(t *testing.T) {
-	const p, q, r, s, p6, q6 = slotP, slotQ, slotR, slotS, slotP6, slotQ6
 	cfg := ebgpConfig()
 	cfg.MRAI = time.Hour
 	h := newHarness(t, cfg, nil)
 	m, rec := newMember(false)
 	h.join(m, true)
-	v4, v6 := h.local(nlri.IPv4Unicast, 1), h.local(nlri.IPv6Unicast, 1)
-	v4b := h.local(nlri.IPv4Unicast, 2)
-	noAdv := Sel{Attrs: h.intern(origin(), seq(), nh("0.0.0.0"), comms(attr.CommunityNoAdvertise)), Src: srcLocal}
-	runSlotSteps(t, h, rec, h.synced, []slotStep{
-		{
-			name:    "first announcements",
-			batches: [][]Change{{at(1, announce(p, v4)), at(2, announce(r, v4)), at(1, announce(p6, v6))}},
-			ann:     []string{p, r, p6}, v4: 2, v6: 1,
-			slots:    []string{"4:1 " + p, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{p: ours + " med 1", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "slot 1 given to another prefix",
-			batches: [][]Change{{at(1, announce(q, v4b))}},
-			wd:      []string{p}, ann: []string{q}, v4: 2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "the old prefix's late withdrawal at the slot is ignored",
-			batches: [][]Change{{at(1, withdraw(p))}},
-			v4:      2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "a withdrawal at a slot never used",
-			batches: [][]Change{{at(1000, withdraw(s))}},
-			v4:      2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "the new prefix again, unchanged",
-			batches: [][]Change{{at(1, announce(q, v4b))}},
-			v4:      2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:2 " + r, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", r: ours + " med 1", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "slot 2 given to a prefix that is not sent",
-			batches: [][]Change{{at(2, announce(s, noAdv))}},
-			wd:      []string{r}, v4: 1, v6: 1,
-			slots:    []string{"4:1 " + q, "6:1 " + p6},
-			peerHold: map[string]string{q: ours + " med 2", p6: ours6 + " med 1"},
-		},
-		{
-			name:    "IPv6 slot 1 given to another prefix; IPv4 slot 1 is another table",
-			batches: [][]Change{{at(1, announce(q6, v6))}},
-			wd:      []string{p6}, ann: []string{q6}, v4: 1, v6: 1,
-			slots:    []string{"4:1 " + q, "6:1 " + q6},
-			peerHold: map[string]string{q: ours + " med 2", q6: ours6 + " med 1"},
-		},
-		{
-			name:    "the first prefix back, at a new slot",
-			batches: [][]Change{{at(3, announce(p, v4))}},
-			ann:     []string{p}, v4: 2, v6: 1,
-			slots:    []string{"4:1 " + q, "4:3 " + p, "6:1 " + q6},
-			peerHold: map[string]string{p: ours + " med 1", q: ours + " med 2", q6: ours6 + " med 1"},
-		},
-		{
-			name:    "everything withdrawn",
-			batches: [][]Change{{at(1, withdraw(q)), at(3, withdraw(p)), at(1, withdraw(q6)), at(2, withdraw(s))}},
-			wd:      []string{p, q, q6}, v4: 0, v6: 0,
-			peerHold: map[string]string{},
-		},
-	})
+	v4, v4b, v6, noAdv := slotReuseSels(h)
+	runSlotSteps(t, h, rec, h.synced, slotReuseSteps(true, v4, v4b, v6, noAdv))
 	if v4, v6 := h.keyPages(); v4 == 0 || v6 == 0 {
 		t.Errorf("a group with an MRAI keeps %d and %d keys", v4, v6)
 	}

@@ -179,13 +179,10 @@ type outSet struct {
 }
 
 // cacheEnt is one entry of the group's cache: the out set a path with
-// these attributes from this source is sent with. An entry is found
-// through its set's export hint (rib.Hint) when the group owns the hint
-// and it names the entry, through the cache table otherwise (inTab).
+// these attributes from this source is sent with.
 type cacheEnt struct {
-	ck    cacheKey
-	set   uint32
-	inTab bool
+	ck  cacheKey
+	set uint32
 }
 
 type cacheKey struct {
@@ -213,12 +210,12 @@ type Group struct {
 	sets setPages
 	free []uint32
 	// byKey finds an out set by its octets (a maphash of them: hashtab's
-	// comment says why not a map), cache by the path it came from
-	// (cacheKey, through cents and its free list cfree).
+	// comment says why not a map), cache by the path it came from: the
+	// entry of cents (free list cfree) for its cacheKey, mostly through
+	// the set's export hint (rib.HintIndex).
 	seed  maphash.Seed
-	tag   uint32 // the group's rib.Hint tag
 	byKey hashtab.Table
-	cache hashtab.Table
+	cache rib.HintIndex
 	cents []cacheEnt
 	cfree []uint32
 	// rejected caches the paths Transform refused, by the same key; it
@@ -236,11 +233,9 @@ type Group struct {
 	moved     []Change
 	mraiTimer *time.Timer
 	lastSent  time.Time
-	lastKey   cacheKey // the last cache hit (see outSet)
+	lastKey   cacheKey // the last cache hit (see outSet); zero: none
 	lastSet   uint32
-	lastOK    bool
-	lastRej   cacheKey // the last refusal found (rejected)
-	lastRejOK bool
+	lastRej   cacheKey // the last refusal found (rejected); zero: none
 
 	count4, count6 atomic.Int64
 
@@ -310,7 +305,7 @@ func NewGroup(cfg Config, opts rib.Options, onErr func(m *Member, err error)) *G
 		// order (adjout.go).
 		out4: newAdjOut(cfg.Options.AddPath.Has(nlri.IPv4Unicast), cfg.MRAI > 0, rib.Prefix4.Prefix),
 		out6: newAdjOut(cfg.Options.AddPath.Has(nlri.IPv6Unicast), cfg.MRAI > 0, rib.Prefix6.Prefix),
-		seed: maphash.MakeSeed(), tag: rib.NewHintTag(), rejected: map[cacheKey]struct{}{},
+		seed: maphash.MakeSeed(), cache: rib.NewHintIndex(), rejected: map[cacheKey]struct{}{},
 		waiting: map[*Member]bool{}, replacing: map[*Member]*replaced{}, pk: wire.NewPacker(cfg.Options)}
 }
 
@@ -726,22 +721,23 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 	cacheable := g.cfg.Rules.Policy == nil || !prefixDependent(g.cfg.Rules.Policy)
 	if cacheable {
 		// Consecutive changes mostly share a set: one entry in front of
-		// the map saves hashing the key.
-		if g.lastOK && g.lastKey == ck {
+		// the cache saves hashing the key (ck.a is never nil, so a zero
+		// lastKey matches nothing).
+		if g.lastKey == ck {
 			g.sets.at(g.lastSet).refs++
 			return g.lastSet, true
 		}
-		if g.lastRejOK && g.lastRej == ck {
-			return 0, false // the same for refusals (a group that sends none of a peer's routes)
+		if g.lastRej == ck {
+			return 0, false // the same for refusals (NO_EXPORT, no next hop of ours, the policy)
 		}
 		if c, ok := g.cacheFind(ck); ok {
 			i := g.cents[c].set
-			g.lastKey, g.lastSet, g.lastOK = ck, i, true
+			g.lastKey, g.lastSet = ck, i
 			g.sets.at(i).refs++
 			return i, true
 		}
 		if _, ok := g.rejected[ck]; ok {
-			g.lastRej, g.lastRejOK = ck, true
+			g.lastRej = ck
 			return 0, false
 		}
 	}
@@ -754,7 +750,7 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 				clear(g.rejected) // it only saves work; keep it bounded
 			}
 			g.rejected[ck] = struct{}{}
-			g.lastRej, g.lastRejOK = ck, true
+			g.lastRej = ck
 		}
 		return 0, false
 	}
@@ -784,7 +780,7 @@ func (g *Group) outSet(c *Change, p Sel) (uint32, bool) {
 			g.cents = append(g.cents, cacheEnt{})
 		}
 		g.cents[c] = cacheEnt{ck: ck, set: i}
-		g.cacheAdd(c)
+		g.cache.Add(ck.a.ExportHint(), g.cacheHash(ck), c, func(j uint32) bool { return int(j) < len(g.cents) && g.cents[j].ck.a == ck.a })
 		os := g.sets.at(i)
 		os.from = append(os.from, c)
 	}
@@ -796,32 +792,7 @@ const noSet = ^uint32(0)
 
 // cacheFind returns the cache entry of ck.
 func (g *Group) cacheFind(ck cacheKey) (uint32, bool) {
-	hint := ck.a.ExportHint()
-	h, owned := hint.Get(g.tag)
-	if owned && int(h) < len(g.cents) && g.cents[h].ck == ck {
-		return h, true
-	}
-	if hint.Owner() == 0 {
-		return 0, false // nobody has an entry for the set
-	}
-	return g.cache.Find(g.cacheHash(ck), func(c uint32) bool { return g.cents[c].ck == ck })
-}
-
-// cacheAdd makes the new entry c findable: through its set's hint when
-// the group can claim it (nobody owns it, or the group does and the
-// entry it names is not the set's: then no other entry of the set is
-// found through it), through the cache table otherwise.
-func (g *Group) cacheAdd(c uint32) {
-	e := &g.cents[c]
-	hint := e.ck.a.ExportHint()
-	if h, owned := hint.Get(g.tag); owned && int(h) < len(g.cents) && h != c && g.cents[h].ck.a == e.ck.a {
-		// The hint names a live entry of the same set (another
-		// source or family): this one goes in the table.
-	} else if hint.Claim(g.tag, c) {
-		return
-	}
-	e.inTab = true
-	g.cache.Insert(g.cacheHash(e.ck), c)
+	return g.cache.Find(ck.a.ExportHint(), g.cacheHash(ck), func(c uint32) bool { return int(c) < len(g.cents) && g.cents[c].ck == ck })
 }
 
 // cacheHash is the hash the cache files ck under.
@@ -871,14 +842,13 @@ func (g *Group) release(i uint32) {
 		return
 	}
 	for _, c := range s.from {
-		if g.cents[c].inTab {
-			g.cache.Delete(g.cacheHash(g.cents[c].ck), c)
-		}
+		ck := g.cents[c].ck
+		g.cache.Remove(ck.a.ExportHint(), g.cacheHash(ck), c)
 		g.cents[c] = cacheEnt{}
 		g.cfree = append(g.cfree, c)
 	}
-	if g.lastOK && g.lastSet == i {
-		g.lastOK = false
+	if g.lastKey.a != nil && g.lastSet == i {
+		g.lastKey = cacheKey{}
 	}
 	g.byKey.Delete(maphash.String(g.seed, s.key), i)
 	*s = outSet{}

@@ -1109,25 +1109,7 @@ func TestGroupOutSetsFreed(t *testing.T) {
 		var s state
 		h.query(func() {
 			g := h.g
-			s = state{sets: g.sets.len(), byKey: g.byKey.Len(), free: len(g.free), out4: int(g.count4.Load())}
-			// Every entry in use is found (through its set's hint or
-			// the table), and the table holds no other.
-			inTab := 0
-			for c, e := range g.cents {
-				if e.ck.a == nil {
-					continue
-				}
-				s.cache++
-				if e.inTab {
-					inTab++
-				}
-				if got, ok := g.cacheFind(e.ck); !ok || got != uint32(c) {
-					t.Errorf("cache entry %d not found (%d, %v)", c, got, ok)
-				}
-			}
-			if n := len(g.cents) - len(g.cfree); n != s.cache || g.cache.Len() != inTab {
-				t.Errorf("%d cache entries in use, %d found, %d in the table which holds %d", n, s.cache, inTab, g.cache.Len())
-			}
+			s = state{sets: g.sets.len(), byKey: g.byKey.Len(), free: len(g.free), out4: int(g.count4.Load()), cache: checkCache(t, g, "")}
 			for i := range uint32(g.sets.len()) {
 				if g.sets.at(i).refs > 0 {
 					s.live++
@@ -1316,6 +1298,31 @@ type senderFunc func(msgs ...[]byte)
 
 func (f senderFunc) Send(_ context.Context, msgs ...[]byte) error { f(msgs...); return nil }
 
+// checkCache checks g's cache from its goroutine: every entry in use is
+// found (through its set's hint or the table), the free list and the
+// entries in use add up, and the table holds no other entry. It returns
+// the entries in use.
+func checkCache(t *testing.T, g *Group, name string) int {
+	t.Helper()
+	inUse, inTab := 0, 0
+	for c, e := range g.cents {
+		if e.ck.a == nil {
+			continue
+		}
+		inUse++
+		if !g.cache.Named(e.ck.a.ExportHint(), uint32(c)) {
+			inTab++
+		}
+		if got, ok := g.cacheFind(e.ck); !ok || got != uint32(c) {
+			t.Errorf("%scache entry %d not found (%d, %v)", name, c, got, ok)
+		}
+	}
+	if n := len(g.cents) - len(g.cfree); n != inUse || g.cache.TableLen() != inTab {
+		t.Errorf("%s%d cache entries in use, %d found, %d in the table which holds %d", name, n, inUse, inTab, g.cache.TableLen())
+	}
+	return inUse
+}
+
 // TestGroupCacheSharedSets runs two groups over the same attribute sets,
 // each set sent from more than one source, through random announcements
 // and withdrawals: the first group to cache a set finds it through the
@@ -1339,26 +1346,7 @@ func TestGroupCacheSharedSets(t *testing.T) {
 	srcs := []*rib.Source{srcEBGP, srcNonClient, srcLocal}
 	pfx := func(i int) string { return fmt.Sprintf("10.7.%d.0/24", i) }
 	state := map[int]Sel{}
-	check := func(h *harness, name string) {
-		h.query(func() {
-			g := h.g
-			inTab := 0
-			for c, e := range g.cents {
-				if e.ck.a == nil {
-					continue
-				}
-				if e.inTab {
-					inTab++
-				}
-				if got, ok := g.cacheFind(e.ck); !ok || got != uint32(c) {
-					t.Errorf("%s: cache entry %d not found (%d, %v)", name, c, got, ok)
-				}
-			}
-			if g.cache.Len() != inTab {
-				t.Errorf("%s: the cache table holds %d entries, %d belong there", name, g.cache.Len(), inTab)
-			}
-		})
-	}
+	check := func(h *harness, name string) { h.query(func() { checkCache(t, h.g, name+": ") }) }
 	rng := rand.New(rand.NewPCG(5, 6))
 	for round := range 40 {
 		var batch []Change
@@ -1396,5 +1384,42 @@ func TestGroupCacheSharedSets(t *testing.T) {
 				t.Errorf("group %d sends %s as %s, a fresh group as %s", n+1, p, got, want)
 			}
 		}
+	}
+}
+
+// TestGroupRefusals checks the two ways a group refuses a path: a source
+// none of whose paths it sends (eBGP to eBGP without transit) is refused
+// before any lookup and nothing is remembered; a path refused for its
+// attributes (NO_EXPORT towards eBGP) is remembered, so that the
+// prefixes sharing its set are refused without a Transform each. Only
+// the path the group sends reaches the member.
+func TestGroupRefusals(t *testing.T) {
+	h := newHarness(t, ebgpConfig(), nil)
+	m, rec := newMember(false)
+	h.join(m, true)
+	rec.take()
+	noExport := h.intern(origin(), seq(), nh("0.0.0.0"), &attr.Communities{Values: []uint32{attr.CommunityNoExport}})
+	learned := Sel{Attrs: h.intern(origin(), seq(65009), nh("192.0.2.9")), Src: srcEBGP}
+	var batch []Change
+	for i := range 10 {
+		batch = append(batch,
+			announce(fmt.Sprintf("10.8.%d.0/24", i), learned),
+			announce(fmt.Sprintf("10.9.%d.0/24", i), Sel{Attrs: noExport, Src: srcLocal}))
+	}
+	batch = append(batch, announce("10.10.0.0/24", h.local(nlri.IPv4Unicast, 1)))
+	h.changes(batch...)
+	var rejected, sets int
+	h.query(func() { rejected, sets = len(h.g.rejected), h.g.sets.len()-len(h.g.free) })
+	if rejected != 1 || sets != 1 {
+		t.Errorf("%d refusals remembered, %d out sets; want 1 (NO_EXPORT's set) and 1", rejected, sets)
+	}
+	var got []string
+	for _, e := range decodeAll(t, rec.take(), wire.Options{AS4: true}) {
+		for _, p := range e.reach {
+			got = append(got, p.String())
+		}
+	}
+	if want := []string{"10.10.0.0/24"}; !slices.Equal(got, want) {
+		t.Errorf("sent %v, want %v", got, want)
 	}
 }

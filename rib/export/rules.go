@@ -94,7 +94,7 @@ func (r Rules) Key() Rules {
 	return r
 }
 
-// Decision tells whether a path may go to the group's peers at all
+// allowed tells whether a path may go to the group's peers at all
 // (before any policy), by the rules of RFC 4271, RFC 4456 and RFC 1997,
 // and DESIGN.md's default policy:
 //

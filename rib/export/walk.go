@@ -119,12 +119,21 @@ func (w *Walk) Result(ctx context.Context) ([]Advertised, bool) {
 func (g *Group) newWalk(m *Member, fam nlri.Family) *Walk {
 	w := &Walk{g: g, m: m, fam: fam}
 	for _, f := range []nlri.Family{nlri.IPv4Unicast, nlri.IPv6Unicast} {
-		listed := g.cfg.Options.AddPath.Has(f) || g.cfg.MRAI > 0 // adjOut.listed, from the Config the group never changes
-		if w.wants(f) && !listed {
+		if w.wants(f) && !g.lists(f) {
 			w.fams = append(w.fams, f)
 		}
 	}
 	return w
+}
+
+// lists reports whether the group keeps f's prefixes itself (with
+// ADD-PATH or an MRAI: adjOut.listed), so that it walks them with no
+// help. It is fixed by NewGroup, so any goroutine may ask.
+func (g *Group) lists(f nlri.Family) bool {
+	if f == nlri.IPv4Unicast {
+		return g.out4.listed()
+	}
+	return g.out6.listed()
 }
 
 func (w *Walk) wants(f nlri.Family) bool { return w.fam == (nlri.Family{}) || w.fam == f }
@@ -150,6 +159,13 @@ func (g *Group) Walked(ctx context.Context, w *Walk, k *Keys, last bool) bool {
 // zero, one prefix when pfx is valid): the owner walks it (Families,
 // atomically), and Result returns the copy.
 func (g *Group) Snapshot(ctx context.Context, fam nlri.Family, pfx netip.Prefix) (*Walk, bool) {
+	if fam == (nlri.Family{}) && pfx.IsValid() {
+		// One prefix: its family's walk only.
+		fam = nlri.IPv6Unicast
+		if pfx.Addr().Is4() {
+			fam = nlri.IPv4Unicast
+		}
+	}
 	w := g.newWalk(nil, fam)
 	w.pfx, w.lists, w.done = pfx, map[uint32]attr.List{}, make(chan struct{})
 	return w, g.post(ctx, startMsg{w})
@@ -166,11 +182,11 @@ func (g *Group) startWalk(ctx context.Context, w *Walk) {
 		g.send(ctx, w.m, [][]byte{(&wire.RouteRefresh{Family: w.fam, Subtype: iana.RefreshBeginning}).AppendTo(nil, wire.Options{})})
 	}
 	g.ann = g.ann[:0] // the scratch of apply, which leaves its last batch there
-	if w.wants(nlri.IPv4Unicast) && g.out4.listed() {
-		g.out4.each(func(k rib.Prefix4, ps []outPath) { g.walkAdd(w, nlri.IPv4Unicast, k.Prefix(), ps) })
+	if w.wants(nlri.IPv4Unicast) && g.lists(nlri.IPv4Unicast) {
+		g.out4.each(func(k rib.Prefix4, ps []outPath) { g.walkAdd(w, pend{fam: nlri.IPv4Unicast, p4: k}, ps) })
 	}
-	if w.wants(nlri.IPv6Unicast) && g.out6.listed() {
-		g.out6.each(func(k rib.Prefix6, ps []outPath) { g.walkAdd(w, nlri.IPv6Unicast, k.Prefix(), ps) })
+	if w.wants(nlri.IPv6Unicast) && g.lists(nlri.IPv6Unicast) {
+		g.out6.each(func(k rib.Prefix6, ps []outPath) { g.walkAdd(w, pend{fam: nlri.IPv6Unicast, p6: k}, ps) })
 	}
 	g.walkSend(ctx, w)
 	if len(w.fams) == 0 {
@@ -188,9 +204,9 @@ func (g *Group) walked(ctx context.Context, m walkedMsg) {
 	g.ann = g.ann[:0]
 	switch m.k.Family {
 	case nlri.IPv4Unicast:
-		g.out4.at(m.k.P4, m.k.Slots, func(k rib.Prefix4, ps []outPath) { g.walkAdd(w, nlri.IPv4Unicast, k.Prefix(), ps) })
+		g.out4.at(m.k.P4, m.k.Slots, func(k rib.Prefix4, ps []outPath) { g.walkAdd(w, pend{fam: nlri.IPv4Unicast, p4: k}, ps) })
 	case nlri.IPv6Unicast:
-		g.out6.at(m.k.P6, m.k.Slots, func(k rib.Prefix6, ps []outPath) { g.walkAdd(w, nlri.IPv6Unicast, k.Prefix(), ps) })
+		g.out6.at(m.k.P6, m.k.Slots, func(k rib.Prefix6, ps []outPath) { g.walkAdd(w, pend{fam: nlri.IPv6Unicast, p6: k}, ps) })
 	}
 	g.walkSend(ctx, w)
 	if m.last {
@@ -198,15 +214,18 @@ func (g *Group) walked(ctx context.Context, m walkedMsg) {
 	}
 }
 
-// walkAdd takes one prefix sent: for a dump, its announcements (sent by
+// walkAdd takes one prefix sent (key: its family and packed prefix): for
+// a dump, its announcements (sent by
 // walkSend); for a copy, its paths with their attributes.
-func (g *Group) walkAdd(w *Walk, fam nlri.Family, pfx netip.Prefix, ps []outPath) {
+func (g *Group) walkAdd(w *Walk, key pend, ps []outPath) {
 	if w.m != nil {
 		for _, p := range ps {
-			g.ann = append(g.ann, pendFor(fam, pfx, p.set, p.id))
+			key.set, key.id = p.set, p.id
+			g.ann = append(g.ann, key)
 		}
 		return
 	}
+	pfx := key.prefix()
 	if w.pfx.IsValid() && pfx != w.pfx {
 		return
 	}
@@ -218,7 +237,7 @@ func (g *Group) walkAdd(w *Walk, fam nlri.Family, pfx netip.Prefix, ps []outPath
 			l, _ = g.sets.at(p.set).enc.List(g.cfg.Options)
 			w.lists[p.set] = l
 		}
-		w.out = append(w.out, Advertised{Family: fam, Prefix: pfx, PathID: p.id, Attrs: l})
+		w.out = append(w.out, Advertised{Family: key.fam, Prefix: pfx, PathID: p.id, Attrs: l})
 	}
 }
 
@@ -269,24 +288,14 @@ func (g *Group) endWalk(ctx context.Context, w *Walk) {
 // Replacing (one old group's Snapshot, after a policy change) share one:
 // they get the same batches, so one table of marks serves them all.
 type replaced struct {
-	list  []Advertised
-	sent4 map[pathKey[rib.Prefix4]]bool
-	sent6 map[pathKey[rib.Prefix6]]bool
-}
-
-type pathKey[K rib.Key] struct {
-	k  K
-	id uint32
+	list []Advertised
+	sent map[pend]bool // by the pend of each path of list, set 0
 }
 
 func newReplaced(list []Advertised) *replaced {
-	r := &replaced{list: list, sent4: map[pathKey[rib.Prefix4]]bool{}, sent6: map[pathKey[rib.Prefix6]]bool{}}
+	r := &replaced{list: list, sent: make(map[pend]bool, len(list))}
 	for _, a := range list {
-		if k, ok := rib.Prefix4From(a.Prefix); ok && a.Family == nlri.IPv4Unicast {
-			r.sent4[pathKey[rib.Prefix4]{k, a.PathID}] = false
-		} else if k, ok := rib.Prefix6From(a.Prefix); ok && a.Family == nlri.IPv6Unicast {
-			r.sent6[pathKey[rib.Prefix6]{k, a.PathID}] = false
-		}
+		r.sent[pendFor(a.Family, a.Prefix, 0, a.PathID)] = false
 	}
 	return r
 }
@@ -295,12 +304,9 @@ func newReplaced(list []Advertised) *replaced {
 // has this group's state for them.
 func (r *replaced) mark(ps []pend) {
 	for _, p := range ps {
-		if p.fam == nlri.IPv4Unicast {
-			if _, ok := r.sent4[pathKey[rib.Prefix4]{p.p4, p.id}]; ok {
-				r.sent4[pathKey[rib.Prefix4]{p.p4, p.id}] = true
-			}
-		} else if _, ok := r.sent6[pathKey[rib.Prefix6]{p.p6, p.id}]; ok {
-			r.sent6[pathKey[rib.Prefix6]{p.p6, p.id}] = true
+		p.set = 0
+		if _, ok := r.sent[p]; ok {
+			r.sent[p] = true
 		}
 	}
 }
@@ -310,13 +316,7 @@ func (r *replaced) mark(ps []pend) {
 func (r *replaced) withdrawals(opt wire.Options) [][]byte {
 	pk := wire.NewPacker(opt)
 	for _, a := range r.list {
-		var sent bool
-		if k, ok := rib.Prefix4From(a.Prefix); ok && a.Family == nlri.IPv4Unicast {
-			sent = r.sent4[pathKey[rib.Prefix4]{k, a.PathID}]
-		} else if k, ok := rib.Prefix6From(a.Prefix); ok && a.Family == nlri.IPv6Unicast {
-			sent = r.sent6[pathKey[rib.Prefix6]{k, a.PathID}]
-		}
-		if !sent {
+		if !r.sent[pendFor(a.Family, a.Prefix, 0, a.PathID)] {
 			_ = pk.Withdraw(nlri.Prefix{Prefix: a.Prefix, PathID: a.PathID})
 		}
 	}
