@@ -95,6 +95,22 @@ func directHold(t *testing.T, p *prepared, hold uint16) (time.Duration, *peers) 
 	if err := peers.err(); err != nil {
 		t.Fatal(err)
 	}
+	// The monitors are done with the last prefix, but an injector may
+	// not have written its End-of-RIB yet: wait for every UPDATE, so
+	// that a test that goes on (an idle period) sees none of the load's.
+	var want int64
+	for _, st := range p.streams {
+		want += int64(st.Messages) + 1 // and End-of-RIB
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		_, _, _, updates, _ := peers.progress()
+		if updates >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the monitors got %d UPDATEs, the injectors send %d", updates, want)
+		}
+	}
 	return peers.tEnd().Sub(peers.t0()), peers
 }
 
