@@ -426,6 +426,8 @@ func TestLocRIBModel(t *testing.T) {
 			for i := range keys {
 				keys[i] = MakePrefix4(0x0a000000|uint32(i)<<8, 24)
 			}
+			// The default route's key is zero, as is a free entry's.
+			keys[len(keys)/2] = MakePrefix4(0, 0)
 			reported := map[Prefix4]change{}
 			drainModel := func() {
 				f.r.Drain(func(k Prefix4, best *Path, mp []*Path) {
@@ -436,8 +438,16 @@ func TestLocRIBModel(t *testing.T) {
 					reported[k] = c
 				})
 			}
+			last := 0
 			for i := 0; i < 20000; i++ {
-				k := keys[rng.IntN(len(keys))]
+				// Half the time the key after the last one, as a peer
+				// sends its table (LocRIB.locate's guess), else any.
+				ki := rng.IntN(len(keys))
+				if rng.IntN(2) == 0 {
+					ki = (last + 1) % len(keys)
+				}
+				last = ki
+				k := keys[ki]
 				s := f.src[srcs[rng.IntN(len(srcs))]]
 				id := uint32(rng.IntN(3))
 				switch op := rng.IntN(100); {
