@@ -82,6 +82,8 @@ type ribLoop struct {
 	// restart until the RIB has converged (RFC 4724 §4.1: selection
 	// deferral), so that peers get the whole table, not a partial one.
 	deferring bool
+	// busy is set by route batches, and cleared by the tidy timer (run).
+	busy bool
 
 	// changePool recycles the batches of changes flush hands out
 	// (changeBatch).
@@ -286,6 +288,13 @@ func (l *ribLoop) run(ctx context.Context) {
 			}
 		}
 	}()
+	// tidy fires tidyAfter after the loop got work, and again while
+	// routes keep coming (l.busy); once a whole period went by without
+	// any, the tables are tidied and the timer stays off until the next
+	// work, so an idle daemon is not woken. Queries (the API, metrics)
+	// start the timer but do not hold it off.
+	tidy := time.NewTimer(tidyAfter)
+	armed := true
 	for {
 		if len(l.walks) == 0 {
 			select {
@@ -293,9 +302,21 @@ func (l *ribLoop) run(ctx context.Context) {
 				return
 			case op := <-l.ops:
 				l.handle(op)
+			case <-tidy.C:
+				if armed = l.busy; l.busy {
+					l.busy = false
+					tidy.Reset(tidyAfter)
+				} else {
+					l.tidy()
+				}
+				continue
 			}
 		} else if ctx.Err() != nil {
 			return
+		}
+		if !armed {
+			armed = true
+			tidy.Reset(tidyAfter)
 		}
 	round:
 		for i := 0; i < maxRound && l.v4.Pending()+l.v6.Pending() < maxPending; i++ {
@@ -309,6 +330,20 @@ func (l *ribLoop) run(ctx context.Context) {
 		l.regroupAll()
 		l.flush()
 		l.stepWalks()
+	}
+}
+
+// tidyAfter is how long the loop must have had nothing to do before it
+// tidies its tables (rib.LocRIB.Tidy): long enough that a table load's
+// pauses do not count, short enough that its leftovers go soon after.
+const tidyAfter = time.Second
+
+// tidy gives back the memory the tables no longer need, at an idle moment.
+func (l *ribLoop) tidy() {
+	t4 := l.v4.Tidy()
+	t6 := l.v6.Tidy()
+	if t4 || t6 {
+		l.d.log.Debug("RIB tables compacted after a quiet second", "ipv4", t4, "ipv6", t6)
 	}
 }
 
@@ -361,6 +396,7 @@ func (l *ribLoop) source(n *neighbor) *ribSource {
 
 // routes applies a neighbour's batch.
 func (l *ribLoop) routes(op opRoutes) {
+	l.busy = true
 	b := op.b
 	defer func() {
 		b.release(l.attrs)

@@ -355,3 +355,70 @@ func firstLines(s string, n int) string {
 	}
 	return s
 }
+
+// TestTidyWhenIdle loads three peers' tables one after another, which
+// leaves the runs of their first and second paths behind in the
+// Loc-RIB's slab (a third of it), and checks that the loop gives that
+// room back once it has had nothing to do for tidyAfter, while a client
+// keeps asking it questions.
+func TestTidyWhenIdle(t *testing.T) {
+	w := newWalkLab(t)
+	ps := prefixRange(0, 30000)
+	type feeder struct {
+		n  *neighbor
+		s  *peer.Session
+		im *importer
+	}
+	feeders := []feeder{{w.in, w.sIn, w.im}}
+	for i := byte(3); i < 5; i++ {
+		p := w.up(i, w.config(nil), false)
+		feeders = append(feeders, feeder{p.n, p.s, testImporter(w.l, p.s)})
+	}
+	for i, f := range feeders {
+		pk := wire.NewPacker(w.opt)
+		pk.SetAttrs(attr.List{&attr.Origin{}, &attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{65001 + uint32(i)}}}},
+			&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.2")}})
+		for _, p := range ps {
+			_ = pk.Announce(nlri.Prefix{Prefix: p})
+		}
+		var us []*wire.Update
+		for buf := pk.Bytes(); len(buf) >= wire.HeaderLen; {
+			n := int(buf[16])<<8 | int(buf[17])
+			u, err := wire.DecodeUpdate(buf[wire.HeaderLen:n], w.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			us = append(us, u)
+			buf = buf[n:]
+		}
+		for j := 0; j < len(us); j += 8 {
+			w.l.post(opRoutes{n: f.n, s: f.s, b: f.im.batch(us[j:min(j+8, len(us))])})
+		}
+	}
+	var free, prefixes int
+	w.l.query(func() { free, prefixes = w.l.v4.FreeRecords(), w.l.v4.Len() })
+	t.Logf("after the load: %d prefixes, %d free records", prefixes, free)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var paths int
+		w.l.query(func() {
+			free = w.l.v4.FreeRecords()
+			for _, p := range ps[:100] {
+				k, _ := rib.Prefix4From(p)
+				ps, _ := w.l.v4.Lookup(k)
+				paths += len(ps)
+			}
+		})
+		if paths != 300 {
+			t.Fatalf("%d paths to the first 100 prefixes, want 300", paths)
+		}
+		// What stays are page ends too short for a run.
+		if free < 64 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records still free in the slab after %v", free, 20*time.Second)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -24,10 +24,11 @@ package rib
 //     them out as slots (DrainAll).
 //   - The paths of a prefix are a run of fixed-size records in one shared
 //     slab of fixed pages, recs (slab.go). A run holds 1, 2, 3, 4, 6, ...
-//     records (its class, see runSize); when it fills, the paths move to
-//     a run of the next class and the old run goes on that class's free
-//     list. The slab is compacted when more than two thirds of it are
-//     free, or a quarter at a Drain.
+//     records (its class, see runSize), sized for the paths the table's
+//     prefixes have on average; when it fills, the paths move to a run of
+//     a bigger class and the old run goes on its class's free list. The
+//     slab is compacted (each run shrunk to fit) when more than two
+//     thirds of it are free, or a quarter when the owner is idle (Tidy).
 //   - A record is {attribute set index, path ID, 47-bit arrival sequence,
 //     16-bit source, stale bit}: 16 bytes, and no pointers, so the garbage
 //     collector never scans the slab and writing it needs no write
@@ -160,9 +161,10 @@ var runSize = func() (s [numClasses]int) {
 // numClasses run classes reach past MaxPathsPerPrefix (runSize[31] is 65536).
 const numClasses = 32
 
-// jumpPaths bounds how far a run jumps when it grows past two paths (see
-// appendRec): at most 5 records more than a prefix with three paths needs.
-const jumpPaths = 8
+// jumpPaths bounds how far a run jumps when it grows (see appendRec): to
+// at most 16 paths, the size of a run the average path count of the
+// table's prefixes asks for.
+const jumpPaths = 16
 
 // entry flag bits, kept in the top of cls. entryShown keeps the slot
 // contract of DrainAll and Walk: it is set when a report gave the
@@ -210,6 +212,7 @@ type LocRIB[K Key] struct {
 	sources    []*Source  // by SourceID; nil: removed (its ID is in freeSrcs)
 	srcPaths   []int      // paths held per source
 	activeSrcs int        // sources with a path in the table
+	npaths     int        // paths in the table
 	freeSrcs   []SourceID // removed IDs, ascending: AddSource takes the lowest
 	trackAll   bool
 
@@ -721,11 +724,6 @@ func (r *LocRIB[K]) Drain(fn func(key K, best *Path, multipath []*Path)) {
 }
 
 func (r *LocRIB[K]) afterDrain() {
-	if r.recs.wasteful(1, 4) {
-		// A quiet point after a batch: give back the runs a load left
-		// behind (see compact).
-		r.compact()
-	}
 	if cap(r.dirty) > 1<<16 {
 		r.dirty = nil // a full-table load's backlog is not kept for life
 	} else {
@@ -1003,6 +1001,7 @@ func (r *LocRIB[K]) removeIf(ei uint32, match func(*pathRec) bool) int {
 	for i := range run {
 		if match(&run[i]) {
 			r.releaseSet(run[i].set)
+			r.npaths--
 			if r.srcPaths[run[i].src]--; r.srcPaths[run[i].src] == 0 {
 				r.activeSrcs--
 			}
@@ -1047,8 +1046,9 @@ func (r *LocRIB[K]) removeAll(match func(*pathRec) bool) int {
 // newEntry takes a free entry, the one freed last, or a new one, with an
 // empty run of class 0. Reusing the last freed keeps entry numbers dense.
 func (r *LocRIB[K]) newEntry(key K) uint32 {
-	off := r.recs.alloc(0)
-	e := entry[K]{key: key, off: off}
+	cls := r.expectedClass(0)
+	off := r.recs.alloc(cls)
+	e := entry[K]{key: key, off: off, cls: cls}
 	if r.freeEnt != 0 {
 		ei := r.freeEnt - 1
 		fe := r.entries.At(ei)
@@ -1080,13 +1080,23 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 		if r.recs.wasteful(2, 3) {
 			r.compact() // moves e's run: read e.off after
 		}
-		next := cls + 1
+		// Growing one class at a time would copy a run at 2, 3, 4, 6
+		// and 8 paths, and leave each of those runs behind, freshly
+		// touched memory. A run is made instead for as many paths as
+		// the table's prefixes have on average, when that is more
+		// (expectedClass), here and in newEntry: when ten peers send
+		// their tables at once, a prefix gets a run of 12 at its first
+		// path and never moves. The average does not run ahead of the
+		// table: while peers' tables arrive one after another it stays
+		// below the next path count, and a run grows one class at a
+		// time; a prefix that two peers send, among prefixes one peer
+		// sends, gets a run of 2. A guess that turns out wrong is
+		// bounded by jumpPaths, and compaction shrinks runs to fit.
+		next := r.expectedClass(cls + 1)
 		if e.n >= 2 {
-			// A third path: the table has many peers' paths to a
-			// prefix. Growing one class at a time would copy the run
-			// at 3, 4, 6 and 8 paths; a run for as many paths as
-			// there are peers (up to jumpPaths) copies it once. A
-			// prefix two peers send (dual-homed) never gets here.
+			// A third path: every source holding paths may well send
+			// this prefix too (peers' tables arriving at once, but not
+			// in step). A prefix two peers send never gets here.
 			for want := min(r.activeSrcs, jumpPaths); runSize[next] < want && next+1 < numClasses; next++ {
 			}
 		}
@@ -1097,6 +1107,7 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 		e.cls = e.cls&^clsMask | next
 	}
 	r.recs.run(e.off, int(e.n)+1)[e.n] = p
+	r.npaths++
 	if r.srcPaths[p.src]++; r.srcPaths[p.src] == 1 {
 		r.activeSrcs++
 	}
@@ -1106,6 +1117,31 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 	e.n++
 }
 
+// expectedClass is the class of run a prefix can expect to need, at least
+// least: one for as many paths as the table's prefixes have on average
+// (rounded), at most as many as there are sources holding paths and at
+// most jumpPaths (see appendRec).
+func (r *LocRIB[K]) expectedClass(least uint8) uint8 {
+	cls := least
+	if r.activeSrcs <= 1 || r.live == 0 {
+		return cls // one peer's table: a path per prefix
+	}
+	want := min((r.npaths+r.live/2)/r.live, r.activeSrcs, jumpPaths)
+	for runSize[cls] < want && cls+1 < numClasses {
+		cls++
+	}
+	return cls
+}
+
+// fitClass is the smallest class of run that holds n paths.
+func fitClass(n int) uint8 {
+	var cls uint8
+	for runSize[cls] < n {
+		cls++
+	}
+	return cls
+}
+
 // compact copies every live run into a new slab without the free runs.
 // A table filled one source after another grows every prefix's run
 // through each class in turn, and the runs left behind are of a class
@@ -1113,7 +1149,7 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 // about 24 dead records per prefix. appendRec calls it when more than
 // two thirds of the slab are free, so its cost is amortised over the
 // growth that freed the space (and a table loading one peer after
-// another copies its paths about once); Drain, at a quarter.
+// another copies its paths about once); Tidy, at a quarter.
 func (r *LocRIB[K]) compact() {
 	var recs slab
 	for ei := range uint32(r.entries.Len()) {
@@ -1121,13 +1157,37 @@ func (r *LocRIB[K]) compact() {
 		if e.cls&entryFree != 0 {
 			continue
 		}
-		off := recs.alloc(e.cls & clsMask)
+		// Shrunk to fit: a run sized for paths that never came (or
+		// that went) gives its room back too.
+		cls := fitClass(int(e.n))
+		off := recs.alloc(cls)
 		copy(recs.run(off, int(e.n)), r.recs.run(e.off, int(e.n)))
 		e.off = off
+		e.cls = e.cls&^clsMask | cls
 	}
 	r.recs.unmap()
 	r.recs = recs
 }
+
+// Tidy compacts the slab when more than a quarter of it is free, and
+// reports whether it did. It is for an idle moment, when the table's
+// owner has had nothing to do for a while: the runs a load left behind
+// are given back once it is over, not while it goes on (when a
+// compaction would copy the table again for the space that the rest of
+// the load fills anyway). During a load the slab is compacted only when
+// two thirds of it are free (appendRec).
+func (r *LocRIB[K]) Tidy() bool {
+	if !r.recs.wasteful(1, 4) {
+		return false
+	}
+	r.compact()
+	return true
+}
+
+// FreeRecords is the room for path records that the table holds without
+// using it: runs left behind when prefixes' runs grew or went, and the
+// ends of pages too short for a run. Tidy and Compact give it back.
+func (r *LocRIB[K]) FreeRecords() int { return r.recs.freeRecs }
 
 // Compact releases the slab space of freed runs (after a session's paths
 // were withdrawn, say); the table does it by itself while it grows.

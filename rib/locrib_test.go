@@ -1071,3 +1071,151 @@ func TestSetsSharedByTables(t *testing.T) {
 		t.Errorf("the Table holds %d sets, want the test's own %d", n, len(sets))
 	}
 }
+
+// TestRunGrowth checks how runs grow (appendRec): exactly when peers'
+// tables arrive one after another, at once to the table's average when
+// they arrive together, and the path count behind the average.
+func TestRunGrowth(t *testing.T) {
+	newTable := func(t *testing.T, sources int) (*fixture, []SourceID) {
+		f := newFixture(t, NewOptions())
+		ids := []SourceID{f.src["A"], f.src["B"], f.src["C"]}
+		for i := 3; i < sources; i++ {
+			src := &Source{Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 10)}), RouterID: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 10)}), AS: 65001}
+			name := fmt.Sprintf("S%d", i)
+			f.src[name] = f.r.AddSource(src)
+			f.names[src] = name
+			ids = append(ids, f.src[name])
+		}
+		return f, ids[:sources]
+	}
+	keys := benchKeys(3000)
+	// capacities counts the prefixes by the capacity of their run.
+	capacities := func(f *fixture) map[int]int {
+		c := map[int]int{}
+		for ei := range uint32(f.r.entries.Len()) {
+			if e := f.r.entries.At(ei); e.cls&entryFree == 0 {
+				c[runSize[e.cls&clsMask]]++
+			}
+		}
+		return c
+	}
+	checkPaths := func(t *testing.T, f *fixture) {
+		t.Helper()
+		sum := 0
+		for _, n := range f.r.srcPaths {
+			sum += n
+		}
+		if f.r.npaths != sum {
+			t.Errorf("npaths %d, the sources hold %d", f.r.npaths, sum)
+		}
+	}
+	t.Run("one table after another", func(t *testing.T) {
+		f, srcs := newTable(t, 5)
+		a := f.attrs(65001, 100, -1)
+		for _, s := range srcs {
+			for _, k := range keys {
+				if err := f.r.Update(s, 0, k, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// 1, 2, 3, 4, then 6 for five paths: no run bigger than needs be.
+		if c := capacities(f); c[6] != len(keys) {
+			t.Errorf("run capacities %v, want all %d at 6", c, len(keys))
+		}
+		checkPaths(t, f)
+		f.done()
+	})
+	t.Run("tables together", func(t *testing.T) {
+		f, srcs := newTable(t, 10)
+		a := f.attrs(65001, 100, -1)
+		for _, k := range keys {
+			for _, s := range srcs {
+				if err := f.r.Update(s, 0, k, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// From the second prefix on, the average is ten paths: a new
+		// prefix gets a run of 12 records at once, and keeps it.
+		if c := capacities(f); c[12] != len(keys) {
+			t.Errorf("run capacities %v, want all %d at 12", c, len(keys))
+		}
+		if want := uint32(len(keys)*12 + 1 + 2 + 3 + 4 + 6 + 8); f.r.recs.end > want {
+			t.Errorf("%d records handed out, want at most %d (one run of 12 per prefix but the first)", f.r.recs.end, want)
+		}
+		checkPaths(t, f)
+		// Nine peers of ten go from half the prefixes; compaction
+		// shrinks those runs to one record.
+		for _, k := range keys[:len(keys)/2] {
+			for _, s := range srcs[1:] {
+				f.r.Withdraw(s, 0, k)
+			}
+		}
+		checkPaths(t, f)
+		f.r.Drain(func(Prefix4, *Path, []*Path) {})
+		f.r.Compact()
+		if c := capacities(f); c[1] != len(keys)/2 || c[12] != len(keys)-len(keys)/2 {
+			t.Errorf("run capacities after compaction %v, want %d at 1 and the rest at 12", c, len(keys)/2)
+		}
+		for _, k := range keys {
+			if ps, _ := f.r.Lookup(k); len(ps) != 1 && len(ps) != 10 {
+				t.Fatalf("%s: %d paths after compaction", k, len(ps))
+			}
+		}
+		f.done()
+	})
+	t.Run("a few dual-homed prefixes", func(t *testing.T) {
+		f, srcs := newTable(t, 3)
+		a := f.attrs(65001, 100, -1)
+		for _, k := range keys {
+			if err := f.r.Update(srcs[0], 0, k, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, k := range keys[:len(keys)/10] {
+			if err := f.r.Update(srcs[1+i%2], 0, k, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c := capacities(f); c[2] != len(keys)/10 || c[1] != len(keys)-len(keys)/10 {
+			t.Errorf("run capacities %v, want %d at 2 and the rest at 1", c, len(keys)/10)
+		}
+		checkPaths(t, f)
+		f.done()
+	})
+}
+
+// TestTidy checks that Tidy compacts a slab more than a quarter free,
+// and only then, keeping every path.
+func TestTidy(t *testing.T) {
+	f := newFixture(t, NewOptions())
+	a := f.attrs(65001, 100, -1)
+	keys := benchKeys(30000)
+	for _, name := range []string{"A", "B", "C"} {
+		for _, k := range keys {
+			if err := f.r.Update(f.src[name], 0, k, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Runs of 1 and 2 left behind by runs of 3: half the slab.
+	if free := f.r.FreeRecords(); free < 3*len(keys) {
+		t.Fatalf("%d records free after the load, want at least %d", free, 3*len(keys))
+	}
+	if !f.r.Tidy() {
+		t.Fatal("Tidy did nothing with half the slab free")
+	}
+	if free := f.r.FreeRecords(); free >= 64 {
+		t.Errorf("%d records free after Tidy", free)
+	}
+	if f.r.Tidy() {
+		t.Error("Tidy compacted a compact slab")
+	}
+	for _, k := range keys {
+		if ps, nsel := f.r.Lookup(k); len(ps) != 3 || nsel == 0 {
+			t.Fatalf("%s: %d paths, %d selected after Tidy", k, len(ps), nsel)
+		}
+	}
+	f.done()
+}
