@@ -153,11 +153,15 @@ func (x *index[K]) widen(entries *offheap.Paged[entry[K]]) {
 func (x *index[K]) rebuild(n int, entries *offheap.Paged[entry[K]]) {
 	old32, old64 := x.b32, x.b64
 	x.b32, x.s32, x.b64, x.s64 = nil, nil, nil, nil
+	// The entries spread over every page of the new array, which its
+	// probes read before they write: mapped in at once (Populate).
 	if x.wide {
 		x.b64 = offheap.Make[uint64](n)
+		x.b64.Populate()
 		x.s64 = x.b64.Slice()
 	} else {
 		x.b32 = offheap.Make[uint32](n)
+		x.b32.Populate()
 		x.s32 = x.b32.Slice()
 	}
 	x.shift = uint8(64 - bits.Len(uint(n-1)))

@@ -144,6 +144,14 @@ func (t *Table) Delete(h uint64, v uint32) bool {
 func (t *Table) resize(size int) {
 	old := t.slots
 	t.slots = make([]slot, size)
+	if size >= 1<<8 {
+		// An array of a page or more can come fresh from the
+		// kernel, never written: probing it would map its pages to
+		// the zero page, and the slots' writes fault them all again,
+		// each time flushing the other CPUs' TLBs. Writing it first
+		// faults each page once.
+		clearSlots(t.slots)
+	}
 	t.shift = uint(64 - bits.Len(uint(size-1)))
 	for _, s := range old {
 		if s.h != 0 {
@@ -152,6 +160,12 @@ func (t *Table) resize(size int) {
 	}
 	// A table never shrinks; Reset gives its memory back.
 }
+
+// clearSlots writes zeros over s, which make already zeroed: kept out of
+// line so that the compiler does not see it as redundant.
+//
+//go:noinline
+func clearSlots(s []slot) { clear(s) }
 
 // Mix is a bijective mixing of x (the finalizer of MurmurHash3, whose
 // steps are each invertible): distinct keys that fit in 64 bits get

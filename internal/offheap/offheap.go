@@ -80,6 +80,28 @@ func (b *Block[T]) Free() {
 	b.mem, b.s = nil, nil
 }
 
+// Populate has the kernel back the whole block with memory now, in one
+// call (MADV_POPULATE_WRITE), for a block the caller is about to fill
+// all over. Faulting the pages in one by one costs an exception each;
+// and a page first read, then written (probing a fresh hash table, say)
+// faults twice, the second time flushing the other CPUs' TLBs. Kernels
+// before 5.14 lack the call: the pages are then written to, one word
+// each, which at least faults each page once. It does nothing to a nil
+// or freed block.
+func (b *Block[T]) Populate() {
+	if b == nil || b.mem == nil {
+		return
+	}
+	if unix.Madvise(b.mem, unix.MADV_POPULATE_WRITE) == nil {
+		return
+	}
+	for i := 0; i < len(b.mem); i += pageSize {
+		b.mem[i] = 0
+	}
+}
+
+var pageSize = unix.Getpagesize()
+
 func unmap(mem []byte) {
 	if err := unix.Munmap(mem); err != nil {
 		panic(fmt.Sprintf("offheap: unmapping: %v", err))

@@ -94,3 +94,26 @@ func TestPaged(t *testing.T) {
 		t.Fatal("Free left elements")
 	}
 }
+
+// TestPopulate maps a block in at once: it stays zeroed and writable,
+// and Populate of a nil or freed block does nothing.
+func TestPopulate(t *testing.T) {
+	b := Make[uint64](3 << 10) // several pages
+	b.Populate()
+	s := b.Slice()
+	for i := range s {
+		if s[i] != 0 {
+			t.Fatalf("element %d is %d after Populate", i, s[i])
+		}
+		s[i] = uint64(i)
+	}
+	for i := range s {
+		if s[i] != uint64(i) {
+			t.Fatalf("element %d lost its value", i)
+		}
+	}
+	b.Free()
+	b.Populate()
+	var nb *Block[uint64]
+	nb.Populate()
+}
