@@ -220,7 +220,8 @@ type tableShard struct {
 	ents [][]tableEnt  // pages of 1<<entPageBits entries: growing copies none
 	n    uint32        // entries handed out
 	free []uint32      // entry numbers of removed sets
-	_    [24]byte      // a shard's lock on its own cache line
+	gen  uint64        // sets added so far (InternZone)
+	_    [16]byte      // a shard's lock on its own cache line
 }
 
 type tableEnt struct {
@@ -288,21 +289,26 @@ func (t *Table) InternZone(l attr.List, scratch []byte, zone string) (*Attrs, []
 	sh := &t.shards[shard]
 	sh.mu.Lock()
 	a := sh.take(h, scratch)
+	gen := sh.gen
 	sh.mu.Unlock()
 	if a != nil {
 		return a, scratch
 	}
 	// Built outside the lock (an allocation and a walk of l), then
-	// looked up again: another reader may have added the same set.
+	// looked up again if another reader added a set to the shard
+	// meanwhile: it may be the same one.
 	a = newAttrs(string(scratch), wireLen, l)
 	if zone != "" {
 		a.NextHop = a.NextHop.WithZone(zone)
 	}
 	sh.mu.Lock()
-	if b := sh.take(h, scratch); b != nil {
-		sh.mu.Unlock()
-		return b, scratch
+	if sh.gen != gen {
+		if b := sh.take(h, scratch); b != nil {
+			sh.mu.Unlock()
+			return b, scratch
+		}
 	}
+	sh.gen++
 	var i uint32
 	if n := len(sh.free); n > 0 {
 		i = sh.free[n-1]
@@ -359,34 +365,44 @@ func (t *Table) Release(a *Attrs) {
 // newAttrs decodes what the decision process needs from l, whose
 // canonical encoding is key[:wireLen]; l is not kept.
 func newAttrs(key string, wireLen int, l attr.List) *Attrs {
-	a := &Attrs{key: key, wireLen: int32(wireLen)}
-	if lp, ok := l.LocalPref(); ok {
-		a.LocalPref, a.HasLocalPref = lp.Value, true
+	a := &Attrs{key: key, wireLen: int32(wireLen), Origin: attr.OriginIncomplete}
+	// One pass over the list (a getter each would walk it nine times,
+	// with an interface call per attribute, for every new set). A list
+	// holds one attribute of a kind; should it hold more, the first
+	// counts, as for the list's getters.
+	var seen [256]bool
+	var mp *attr.MPReach
+	for _, x := range l {
+		code := x.Code()
+		if seen[code] {
+			continue
+		}
+		seen[code] = true
+		switch v := x.(type) {
+		case *attr.LocalPref:
+			a.LocalPref, a.HasLocalPref = v.Value, true
+		case *attr.MED:
+			a.MED, a.HasMED = v.Value, true
+		case *attr.Origin:
+			a.Origin = v.Value
+		case *attr.ASPath:
+			a.ASPathLen = int32(v.Length())
+			a.NeighborAS, _ = v.First()
+		case *attr.OriginatorID:
+			if v.ID.Is4() {
+				a.origID, a.hasOrigID = v.ID.As4(), true
+			}
+		case *attr.ClusterList:
+			a.ClusterListLen = int32(len(v.IDs))
+		case *attr.Communities:
+			a.LLGRStale = v.Has(attr.CommunityLLGRStale)
+		case *attr.NextHop:
+			a.NextHop = v.Addr
+		case *attr.MPReach:
+			mp = v
+		}
 	}
-	if m, ok := l.MED(); ok {
-		a.MED, a.HasMED = m.Value, true
-	}
-	if o, ok := l.Origin(); ok {
-		a.Origin = o.Value
-	} else {
-		a.Origin = attr.OriginIncomplete
-	}
-	if p, ok := l.ASPath(); ok {
-		a.ASPathLen = int32(p.Length())
-		a.NeighborAS, _ = p.First()
-	}
-	if id, ok := l.OriginatorID(); ok && id.ID.Is4() {
-		a.origID, a.hasOrigID = id.ID.As4(), true
-	}
-	if cl, ok := l.ClusterList(); ok {
-		a.ClusterListLen = int32(len(cl.IDs))
-	}
-	if c, ok := l.Communities(); ok {
-		a.LLGRStale = c.Has(attr.CommunityLLGRStale)
-	}
-	if nh, ok := l.NextHop(); ok {
-		a.NextHop = nh.Addr
-	} else if mp, ok := l.MPReach(); ok {
+	if !a.NextHop.IsValid() && mp != nil {
 		if g, _, _, err := mp.NextHops(); err == nil {
 			a.NextHop = g
 		}

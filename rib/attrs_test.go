@@ -50,6 +50,60 @@ func TestAttrsList(t *testing.T) {
 	}
 }
 
+// TestAttrsFields checks the values a set keeps for the decision process
+// and the next-hop tracking, read from its list when interned: each
+// field present and absent, the defaults, the next hop from NEXT_HOP or
+// else from MP_REACH_NLRI, and the first of two attributes of a kind.
+func TestAttrsFields(t *testing.T) {
+	path := &attr.ASPath{Segments: []attr.Segment{
+		{Type: iana.SegmentASSequence, ASNs: []uint32{65001, 65002}},
+		{Type: iana.SegmentASSet, ASNs: []uint32{1, 2, 3}}}}
+	llgr := &attr.Communities{Values: []uint32{uint32(attr.CommunityLLGRStale), 65000<<16 | 1}}
+	// fields are the values of Attrs under test (an Attrs holds atomics,
+	// and is not copied).
+	type fields struct {
+		LocalPref, MED, NeighborAS uint32
+		ASPathLen, ClusterListLen  int32
+		origID                     [4]byte
+		HasLocalPref, HasMED       bool
+		Origin                     attr.OriginCode
+		LLGRStale, hasOrigID       bool
+		NextHop                    netip.Addr
+	}
+	for _, tc := range []struct {
+		name string
+		l    attr.List
+		want fields
+	}{
+		{"empty", attr.List{}, fields{Origin: attr.OriginIncomplete}},
+		{"all", attr.List{&attr.Origin{Value: attr.OriginEGP}, path, &attr.NextHop{Addr: netip.MustParseAddr("192.0.2.1")},
+			&attr.MED{Value: 5}, &attr.LocalPref{Value: 200}, llgr,
+			&attr.OriginatorID{ID: netip.MustParseAddr("10.0.0.9")},
+			&attr.ClusterList{IDs: []netip.Addr{netip.MustParseAddr("1.1.1.1"), netip.MustParseAddr("2.2.2.2")}}},
+			fields{Origin: attr.OriginEGP, ASPathLen: 3, NeighborAS: 65001, NextHop: netip.MustParseAddr("192.0.2.1"),
+				MED: 5, HasMED: true, LocalPref: 200, HasLocalPref: true, LLGRStale: true,
+				origID: [4]byte{10, 0, 0, 9}, hasOrigID: true, ClusterListLen: 2}},
+		{"next hop from MP_REACH_NLRI", attr.List{&attr.Origin{}, path,
+			attr.NewMPReach(nlri.IPv6Unicast, netip.MustParseAddr("2001:db8::1"), netip.Addr{}, nil)},
+			fields{Origin: attr.OriginIGP, ASPathLen: 3, NeighborAS: 65001, NextHop: netip.MustParseAddr("2001:db8::1")}},
+		{"NEXT_HOP before MP_REACH_NLRI's", attr.List{
+			attr.NewMPReach(nlri.IPv6Unicast, netip.MustParseAddr("2001:db8::1"), netip.Addr{}, nil),
+			&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.1")}},
+			fields{Origin: attr.OriginIncomplete, NextHop: netip.MustParseAddr("192.0.2.1")}},
+		{"the first of two", attr.List{&attr.MED{Value: 1}, &attr.MED{Value: 2}, &attr.Origin{Value: attr.OriginEGP}, &attr.Origin{}},
+			fields{Origin: attr.OriginEGP, MED: 1, HasMED: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newAttrs("", 0, tc.l)
+			got := fields{a.LocalPref, a.MED, a.NeighborAS, a.ASPathLen, a.ClusterListLen, a.origID,
+				a.HasLocalPref, a.HasMED, a.Origin, a.LLGRStale, a.hasOrigID, a.NextHop}
+			if got != tc.want {
+				t.Errorf("got\n%+v\nwant\n%+v", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestAttrsSize pins the size of a set: a full table has hundreds of
 // thousands of them, and a field added carelessly moves it to the next
 // size class.
