@@ -260,8 +260,7 @@ func (im *importer) reachIPv4(u *wire.Update, field []byte, addPath bool, b *rou
 			return
 		}
 		if first && reason == accepted && im.pol != nil {
-			pfx := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), bits)
-			ref, reason = im.applyPolicy(fa, pfx, b)
+			ref, reason = im.applyPolicy(fa, wire.IPv4Prefix(v, bits), b)
 		}
 		b.v4 = append(b.v4, route4{key: rib.MakePrefix4(v, uint8(bits)), id: id, set: ref, reason: reason})
 	}

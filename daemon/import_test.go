@@ -215,6 +215,23 @@ func TestImportIPv4FastPath(t *testing.T) {
 			if len(got.v6) != len(want.v6) || got.withdrawn != want.withdrawn {
 				t.Errorf("%d IPv6 routes and %d withdrawn, the general loop gives %d and %d", len(got.v6), got.withdrawn, len(want.v6), want.withdrawn)
 			}
+			if field, addPath, ok := u.ReachIPv4(); ok && (tc.policy == nil || !tc.policy.PrefixDependent()) {
+				// batch took reachIPv4 for this UPDATE: so does a
+				// direct call, with the same routes.
+				imFast, _, _ := run(false)
+				direct := &routeBatch{}
+				imFast.pol = tc.policy
+				imFast.reachIPv4(u, field, addPath, direct)
+				if len(direct.v4) != len(want.v4) {
+					t.Fatalf("reachIPv4 gives %d routes, the general loop %d", len(direct.v4), len(want.v4))
+				}
+				for i := range direct.v4 {
+					if d, w := direct.v4[i], want.v4[i]; d.key != w.key || d.id != w.id || d.reason != w.reason {
+						t.Errorf("reachIPv4's route %d: %s id %d %q, the general loop gives %s id %d %q", i, d.key, d.id, d.reason, w.key, w.id, w.reason)
+					}
+				}
+				direct.release(imFast.t)
+			}
 			got.release(im.t)
 			want.release(imRef.t)
 		})

@@ -82,8 +82,9 @@ type ribLoop struct {
 	// restart until the RIB has converged (RFC 4724 §4.1: selection
 	// deferral), so that peers get the whole table, not a partial one.
 	deferring bool
-	// busy is set by route batches, and cleared by the tidy timer (run).
-	busy bool
+	// recent counts the routes of the batches since the tidy timer last
+	// fired (run).
+	recent int
 
 	// changePool recycles the batches of changes flush hands out
 	// (changeBatch).
@@ -288,11 +289,12 @@ func (l *ribLoop) run(ctx context.Context) {
 			}
 		}
 	}()
-	// tidy fires tidyAfter after the loop got work, and again while
-	// routes keep coming (l.busy); once a whole period went by without
-	// any, the tables are tidied and the timer stays off until the next
-	// work, so an idle daemon is not woken. Queries (the API, metrics)
-	// start the timer but do not hold it off.
+	// tidy fires tidyAfter after the loop got work, and again while a
+	// load goes on (more than tidyQuiet routes in the period, l.recent);
+	// once a period went by with fewer, the tables are tidied and the
+	// timer stays off until the next work, so an idle daemon is not
+	// woken. A router's steady trickle of UPDATEs does not hold it off;
+	// nor do queries (the API), which only start it.
 	tidy := time.NewTimer(tidyAfter)
 	armed := true
 	for {
@@ -303,12 +305,12 @@ func (l *ribLoop) run(ctx context.Context) {
 			case op := <-l.ops:
 				l.handle(op)
 			case <-tidy.C:
-				if armed = l.busy; l.busy {
-					l.busy = false
+				if armed = l.recent > tidyQuiet; armed {
 					tidy.Reset(tidyAfter)
 				} else {
 					l.tidy()
 				}
+				l.recent = 0
 				continue
 			}
 		} else if ctx.Err() != nil {
@@ -333,10 +335,15 @@ func (l *ribLoop) run(ctx context.Context) {
 	}
 }
 
-// tidyAfter is how long the loop must have had nothing to do before it
-// tidies its tables (rib.LocRIB.Tidy): long enough that a table load's
-// pauses do not count, short enough that its leftovers go soon after.
-const tidyAfter = time.Second
+// The loop tidies its tables (rib.LocRIB.Tidy) once it has had fewer than
+// tidyQuiet routes to apply in tidyAfter: a period long enough that a
+// table load's pauses do not count, short enough that its leftovers go
+// soon after; and a count far below a load's (hundreds of thousands of
+// routes a second) and far above a router's steady churn.
+const (
+	tidyAfter = time.Second
+	tidyQuiet = 10000
+)
 
 // tidy gives back the memory the tables no longer need, at an idle moment.
 func (l *ribLoop) tidy() {
@@ -396,7 +403,7 @@ func (l *ribLoop) source(n *neighbor) *ribSource {
 
 // routes applies a neighbour's batch.
 func (l *ribLoop) routes(op opRoutes) {
-	l.busy = true
+	l.recent += len(op.b.v4) + len(op.b.v6)
 	b := op.b
 	defer func() {
 		b.release(l.attrs)

@@ -358,9 +358,9 @@ func firstLines(s string, n int) string {
 
 // TestTidyWhenIdle loads three peers' tables one after another, which
 // leaves the runs of their first and second paths behind in the
-// Loc-RIB's slab (a third of it), and checks that the loop gives that
-// room back once it has had nothing to do for tidyAfter, while a client
-// keeps asking it questions.
+// Loc-RIB's slab (half of it), and checks that the loop gives that room
+// back once the load is over, while a client keeps asking it questions
+// and a peer keeps sending an UPDATE now and then, as on a live router.
 func TestTidyWhenIdle(t *testing.T) {
 	w := newWalkLab(t)
 	ps := prefixRange(0, 30000)
@@ -374,7 +374,7 @@ func TestTidyWhenIdle(t *testing.T) {
 		p := w.up(i, w.config(nil), false)
 		feeders = append(feeders, feeder{p.n, p.s, testImporter(w.l, p.s)})
 	}
-	for i, f := range feeders {
+	updates := func(i int, ps []netip.Prefix) []*wire.Update {
 		pk := wire.NewPacker(w.opt)
 		pk.SetAttrs(attr.List{&attr.Origin{}, &attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{65001 + uint32(i)}}}},
 			&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.2")}})
@@ -391,18 +391,25 @@ func TestTidyWhenIdle(t *testing.T) {
 			us = append(us, u)
 			buf = buf[n:]
 		}
+		return us
+	}
+	for i, f := range feeders {
+		us := updates(i, ps)
 		for j := 0; j < len(us); j += 8 {
 			w.l.post(opRoutes{n: f.n, s: f.s, b: f.im.batch(us[j:min(j+8, len(us))])})
 		}
 	}
 	var free, prefixes int
-	w.l.query(func() { free, prefixes = w.l.v4.FreeRecords(), w.l.v4.Len() })
-	t.Logf("after the load: %d prefixes, %d free records", prefixes, free)
+	w.l.query(func() { free, prefixes = w.l.v4.UnusedRecords(), w.l.v4.Len() })
+	t.Logf("after the load: %d prefixes, %d records unused", prefixes, free)
 	deadline := time.Now().Add(20 * time.Second)
-	for {
+	for round := 0; ; round++ {
+		// The first peer sends one of its prefixes again (no change).
+		p := ps[round%len(ps) : round%len(ps)+1]
+		w.l.post(opRoutes{n: feeders[0].n, s: feeders[0].s, b: feeders[0].im.batch(updates(0, p))})
 		var paths int
 		w.l.query(func() {
-			free = w.l.v4.FreeRecords()
+			free = w.l.v4.UnusedRecords()
 			for _, p := range ps[:100] {
 				k, _ := rib.Prefix4From(p)
 				ps, _ := w.l.v4.Lookup(k)
@@ -417,7 +424,7 @@ func TestTidyWhenIdle(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d records still free in the slab after %v", free, 20*time.Second)
+			t.Fatalf("%d records still unused in the slab after %v", free, 20*time.Second)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

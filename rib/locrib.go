@@ -1044,7 +1044,9 @@ func (r *LocRIB[K]) removeAll(match func(*pathRec) bool) int {
 }
 
 // newEntry takes a free entry, the one freed last, or a new one, with an
-// empty run of class 0. Reusing the last freed keeps entry numbers dense.
+// empty run of the class the table's prefixes need (expectedClass; 0, a
+// run of one path, for one peer's table). Reusing the last freed keeps
+// entry numbers dense.
 func (r *LocRIB[K]) newEntry(key K) uint32 {
 	cls := r.expectedClass(0)
 	off := r.recs.alloc(cls)
@@ -1072,13 +1074,14 @@ func (r *LocRIB[K]) freeEntry(ei uint32) {
 	r.freeEnt = ei + 1
 }
 
-// appendRec adds p to entry ei, moving its run to the next class when full.
+// appendRec adds p to entry ei, moving its run to a bigger class when full.
 func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 	e := r.entries.At(ei)
 	cls := e.cls & clsMask
 	if int(e.n) == runSize[cls] {
 		if r.recs.wasteful(2, 3) {
-			r.compact() // moves e's run: read e.off after
+			r.compact(false) // moves e's run: read e.off and cls after
+			cls = e.cls & clsMask
 		}
 		// Growing one class at a time would copy a run at 2, 3, 4, 6
 		// and 8 paths, and leave each of those runs behind, freshly
@@ -1097,8 +1100,7 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 			// A third path: every source holding paths may well send
 			// this prefix too (peers' tables arriving at once, but not
 			// in step). A prefix two peers send never gets here.
-			for want := min(r.activeSrcs, jumpPaths); runSize[next] < want && next+1 < numClasses; next++ {
-			}
+			next = classFor(min(r.activeSrcs, jumpPaths), next)
 		}
 		off := r.recs.alloc(next)
 		copy(r.recs.run(off, int(e.n)), r.recs.run(e.off, int(e.n)))
@@ -1117,26 +1119,21 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 	e.n++
 }
 
-// expectedClass is the class of run a prefix can expect to need, at least
-// least: one for as many paths as the table's prefixes have on average
-// (rounded), at most as many as there are sources holding paths and at
-// most jumpPaths (see appendRec).
+// expectedClass is the class of run a prefix can expect to need, and at
+// least the class given: one for as many paths as the table's prefixes
+// have on average (rounded), at most as many as there are sources holding
+// paths and at most jumpPaths (see appendRec).
 func (r *LocRIB[K]) expectedClass(least uint8) uint8 {
-	cls := least
 	if r.activeSrcs <= 1 || r.live == 0 {
-		return cls // one peer's table: a path per prefix
+		return least // one peer's table: a path per prefix
 	}
-	want := min((r.npaths+r.live/2)/r.live, r.activeSrcs, jumpPaths)
-	for runSize[cls] < want && cls+1 < numClasses {
-		cls++
-	}
-	return cls
+	return classFor(min((r.npaths+r.live/2)/r.live, r.activeSrcs, jumpPaths), least)
 }
 
-// fitClass is the smallest class of run that holds n paths.
-func fitClass(n int) uint8 {
-	var cls uint8
-	for runSize[cls] < n {
+// classFor is the smallest class, from least up, whose runs hold n paths.
+func classFor(n int, least uint8) uint8 {
+	cls := least
+	for runSize[cls] < n && cls+1 < numClasses {
 		cls++
 	}
 	return cls
@@ -1149,8 +1146,10 @@ func fitClass(n int) uint8 {
 // about 24 dead records per prefix. appendRec calls it when more than
 // two thirds of the slab are free, so its cost is amortised over the
 // growth that freed the space (and a table loading one peer after
-// another copies its paths about once); Tidy, at a quarter.
-func (r *LocRIB[K]) compact() {
+// another copies its paths about once), keeping each run's class, which
+// the load is filling; Tidy and Compact, with shrink set, make each run
+// the smallest that holds its paths.
+func (r *LocRIB[K]) compact(shrink bool) {
 	var recs slab
 	for ei := range uint32(r.entries.Len()) {
 		e := r.entries.At(ei)
@@ -1159,7 +1158,10 @@ func (r *LocRIB[K]) compact() {
 		}
 		// Shrunk to fit: a run sized for paths that never came (or
 		// that went) gives its room back too.
-		cls := fitClass(int(e.n))
+		cls := e.cls & clsMask
+		if shrink {
+			cls = classFor(int(e.n), 0)
+		}
 		off := recs.alloc(cls)
 		copy(recs.run(off, int(e.n)), r.recs.run(e.off, int(e.n)))
 		e.off = off
@@ -1169,29 +1171,34 @@ func (r *LocRIB[K]) compact() {
 	r.recs = recs
 }
 
-// Tidy compacts the slab when more than a quarter of it is free, and
-// reports whether it did. It is for an idle moment, when the table's
-// owner has had nothing to do for a while: the runs a load left behind
-// are given back once it is over, not while it goes on (when a
-// compaction would copy the table again for the space that the rest of
-// the load fills anyway). During a load the slab is compacted only when
-// two thirds of it are free (appendRec).
+// Tidy compacts the slab, each run shrunk to fit, when more than a
+// third of it holds no path (UnusedRecords), and reports whether it did.
+// It is for a quiet moment, when the table's owner has little to do:
+// the runs a load left behind are given back once it is over, not while
+// it goes on (when a compaction would copy the table again for the
+// space that the rest of the load fills anyway). During a load the slab
+// is compacted only when two thirds of it are free runs (appendRec).
+// After a compaction the unused room is what fitting runs leave, at
+// most a quarter (9 paths in a run of 12), so Tidy does not compact a
+// tidy table again.
 func (r *LocRIB[K]) Tidy() bool {
-	if !r.recs.wasteful(1, 4) {
+	if len(r.recs.pages) < 2 || r.UnusedRecords()*3 <= int(r.recs.end) {
 		return false
 	}
-	r.compact()
+	r.compact(true)
 	return true
 }
 
-// FreeRecords is the room for path records that the table holds without
-// using it: runs left behind when prefixes' runs grew or went, and the
-// ends of pages too short for a run. Tidy and Compact give it back.
-func (r *LocRIB[K]) FreeRecords() int { return r.recs.freeRecs }
+// UnusedRecords is the room for path records that the table holds
+// without a path in it: runs left behind when prefixes' runs grew or
+// went, the ends of pages too short for a run, and the room left in runs
+// made for more paths than they hold. Tidy and Compact give it back.
+func (r *LocRIB[K]) UnusedRecords() int { return int(r.recs.end) - r.npaths }
 
-// Compact releases the slab space of freed runs (after a session's paths
-// were withdrawn, say); the table does it by itself while it grows.
-func (r *LocRIB[K]) Compact() { r.compact() }
+// Compact releases the slab space the table does not use (after a
+// session's paths were withdrawn, say), each run shrunk to fit; the
+// table does it by itself while it grows, and at quiet moments (Tidy).
+func (r *LocRIB[K]) Compact() { r.compact(true) }
 
 // Close gives back everything the table holds, now: its Table reference
 // on each attribute set its paths use, its next-hop watches, and the

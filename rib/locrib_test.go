@@ -522,6 +522,13 @@ func TestLocRIBModel(t *testing.T) {
 					t.Errorf("%s: last reported selection (-want +got):\n%s", k, diff)
 				}
 			}
+			held := 0
+			for _, m := range model {
+				held += len(m)
+			}
+			if f.r.npaths != held {
+				t.Errorf("the table counts %d paths, the model holds %d", f.r.npaths, held)
+			}
 			f.done()
 		})
 	}
@@ -1127,6 +1134,7 @@ func TestRunGrowth(t *testing.T) {
 		f.done()
 	})
 	t.Run("tables together", func(t *testing.T) {
+		keys := benchKeys(8000) // past one slab page, which Tidy leaves alone
 		f, srcs := newTable(t, 10)
 		a := f.attrs(65001, 100, -1)
 		for _, k := range keys {
@@ -1141,12 +1149,16 @@ func TestRunGrowth(t *testing.T) {
 		if c := capacities(f); c[12] != len(keys) {
 			t.Errorf("run capacities %v, want all %d at 12", c, len(keys))
 		}
-		if want := uint32(len(keys)*12 + 1 + 2 + 3 + 4 + 6 + 8); f.r.recs.end > want {
-			t.Errorf("%d records handed out, want at most %d (one run of 12 per prefix but the first)", f.r.recs.end, want)
+		if want := uint32(len(keys)*12 + 1 + 2 + 3 + 4 + 6 + 8 + 12); f.r.recs.end > want {
+			t.Errorf("%d records handed out, want at most %d (one run of 12 per prefix but the first, and a page end)", f.r.recs.end, want)
 		}
 		checkPaths(t, f)
-		// Nine peers of ten go from half the prefixes; compaction
-		// shrinks those runs to one record.
+		if f.r.Tidy() {
+			t.Error("Tidy compacted a slab a sixth unused (10 paths in runs of 12)")
+		}
+		// Nine peers of ten go from half the prefixes: no run is
+		// free, but 11 records of 12 are unused in half of them, and
+		// Tidy shrinks those runs to one record.
 		for _, k := range keys[:len(keys)/2] {
 			for _, s := range srcs[1:] {
 				f.r.Withdraw(s, 0, k)
@@ -1154,9 +1166,14 @@ func TestRunGrowth(t *testing.T) {
 		}
 		checkPaths(t, f)
 		f.r.Drain(func(Prefix4, *Path, []*Path) {})
-		f.r.Compact()
+		if !f.r.Tidy() {
+			t.Errorf("Tidy left a slab with %d of %d records unused", f.r.UnusedRecords(), f.r.recs.end)
+		}
 		if c := capacities(f); c[1] != len(keys)/2 || c[12] != len(keys)-len(keys)/2 {
 			t.Errorf("run capacities after compaction %v, want %d at 1 and the rest at 12", c, len(keys)/2)
+		}
+		if f.r.Tidy() {
+			t.Error("Tidy compacted a tidy slab again")
 		}
 		for _, k := range keys {
 			if ps, _ := f.r.Lookup(k); len(ps) != 1 && len(ps) != 10 {
@@ -1200,14 +1217,14 @@ func TestTidy(t *testing.T) {
 		}
 	}
 	// Runs of 1 and 2 left behind by runs of 3: half the slab.
-	if free := f.r.FreeRecords(); free < 3*len(keys) {
-		t.Fatalf("%d records free after the load, want at least %d", free, 3*len(keys))
+	if free := f.r.UnusedRecords(); free < 3*len(keys) {
+		t.Fatalf("%d records unused after the load, want at least %d", free, 3*len(keys))
 	}
 	if !f.r.Tidy() {
 		t.Fatal("Tidy did nothing with half the slab free")
 	}
-	if free := f.r.FreeRecords(); free >= 64 {
-		t.Errorf("%d records free after Tidy", free)
+	if free := f.r.UnusedRecords(); free >= 64 {
+		t.Errorf("%d records unused after Tidy", free)
 	}
 	if f.r.Tidy() {
 		t.Error("Tidy compacted a compact slab")

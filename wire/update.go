@@ -448,10 +448,7 @@ func walkIPv4(fam nlri.Family, field []byte, addPath bool, yield func(Route) boo
 		if !ok {
 			return true
 		}
-		r.Prefix = nlri.Prefix{
-			Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), bits),
-			PathID: id,
-		}
+		r.Prefix = nlri.Prefix{Prefix: IPv4Prefix(v, bits), PathID: id}
 		if !yield(r) {
 			return false
 		}
@@ -507,6 +504,12 @@ func (c *IPv4Cursor) Next() (addr uint32, bits int, id uint32, ok bool) {
 	}
 	c.off = off + 1 + n
 	return v, bits, id, true
+}
+
+// IPv4Prefix is the prefix of an address and length as IPv4Cursor.Next
+// returns them.
+func IPv4Prefix(addr uint32, bits int) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}), bits)
 }
 
 // ReachIPv4 returns the NLRI field and whether its prefixes carry path

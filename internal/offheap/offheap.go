@@ -81,18 +81,16 @@ func (b *Block[T]) Free() {
 }
 
 // Populate has the kernel back the whole block with memory now, in one
-// call (MADV_POPULATE_WRITE), for a block the caller is about to fill
-// all over. Faulting the pages in one by one costs an exception each;
-// and a page first read, then written (probing a fresh hash table, say)
-// faults twice, the second time flushing the other CPUs' TLBs. Kernels
-// before 5.14 lack the call: the pages are then written to, one word
-// each, which at least faults each page once. It does nothing to a nil
-// or freed block.
+// call (MADV_POPULATE_WRITE on Linux 5.14 and later), for a block the
+// caller is about to fill all over. Faulting the pages in one by one
+// costs an exception each; and a page first read, then written (probing
+// a fresh hash table, say) faults twice, the second time flushing the
+// other CPUs' TLBs. Where the kernel lacks the call, a zero is written
+// to each page, which at least faults each page once: so Populate is for
+// a block nothing was written to yet. It does nothing to a nil or freed
+// block.
 func (b *Block[T]) Populate() {
-	if b == nil || b.mem == nil {
-		return
-	}
-	if unix.Madvise(b.mem, unix.MADV_POPULATE_WRITE) == nil {
+	if b == nil || b.mem == nil || populate(b.mem) {
 		return
 	}
 	for i := 0; i < len(b.mem); i += pageSize {
