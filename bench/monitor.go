@@ -82,6 +82,7 @@ type Monitor struct {
 	exp  *Expect
 	cur  []uint8 // per prefix: 0 (not held), owner+1, or slotUnknown
 	next int     // the position after the last prefix announced
+	dec  wire.UpdateDecoder
 
 	held       atomic.Int64 // prefixes held
 	correct    atomic.Int64 // prefixes held with the expected path
@@ -138,7 +139,10 @@ const slotUnknown = 0xff
 // update applies one UPDATE. The NLRI are walked in place; the only
 // allocations are the decoded attributes, once per message.
 func (m *Monitor) update(body []byte) error {
-	u, err := wire.DecodeUpdate(body, sessionOptions)
+	// Decoded into memory reused from UPDATE to UPDATE: one UPDATE is
+	// looked at at a time, and nothing of it is kept.
+	m.dec.Reset()
+	u, err := m.dec.Decode(body, sessionOptions)
 	if u == nil {
 		return err
 	}
@@ -167,27 +171,23 @@ func (m *Monitor) update(body []byte) error {
 	if o := m.exp.ownerOf(u.Attrs); o != unknownOwner {
 		slot = o + 1
 	}
-	for r := range u.Reach() {
-		if r.Family != nlri.IPv4Unicast {
-			continue
-		}
+	// Targets re-advertise a set's prefixes mostly in the order they got
+	// them, and the table lists them in that order: try the prefix after
+	// the last one first (a sequential read), and the index (a cache
+	// miss on a large table) only when that fails.
+	add := func(addr uint32, bits int) {
 		announced++
-		// Targets re-advertise a set's prefixes mostly in the order they
-		// got them, and the table lists them in that order: try the
-		// prefix after the last one first (a sequential read), and the
-		// index (a cache miss on a large table) only when that fails.
-		addr, bits := routeAddr(r.Prefix)
 		i := next
 		if i >= len(ps) || ps[i].Addr != addr || int(ps[i].Bits) != bits {
 			if i = idx.lookup(indexKey(addr, bits)); i < 0 {
 				unexpected++
-				continue
+				return
 			}
 		}
 		next = i + 1
 		old := cur[i]
 		if old == slot {
-			continue
+			return
 		}
 		if old == 0 {
 			held++
@@ -198,6 +198,23 @@ func (m *Monitor) update(body []byte) error {
 			correct++
 		}
 		cur[i] = slot
+	}
+	if field, addPath, ok := u.ReachIPv4(); ok {
+		// The NLRI field only, read without a netip.Prefix per prefix.
+		c := wire.IPv4Cursor{Field: field, AddPath: addPath}
+		for {
+			addr, bits, _, ok := c.Next()
+			if !ok {
+				break
+			}
+			add(addr, bits)
+		}
+	} else {
+		for r := range u.Reach() {
+			if r.Family == nlri.IPv4Unicast {
+				add(routeAddr(r.Prefix))
+			}
+		}
 	}
 	m.next = next
 	if announced > 0 && m.first.Load() == 0 {

@@ -158,6 +158,61 @@ func waitIdle(ino uint64, timeout time.Duration) []Process {
 	}
 }
 
+// waitQuiet waits until the machine as a whole has been busy less than a
+// tenth of its CPUs' time over 300 ms (/proc/stat), or timeout passes:
+// the self-check measures what the test peers can do, which a machine
+// still busy with the previous target's exit (GoBGP gives back 2 GiB)
+// hides. It reports whether the machine got quiet.
+func waitQuiet(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	prevBusy, prevTotal, ok := cpuTimes()
+	if !ok {
+		return false
+	}
+	for {
+		time.Sleep(300 * time.Millisecond)
+		busy, total, ok := cpuTimes()
+		if !ok {
+			return false
+		}
+		if db, dt := busy-prevBusy, total-prevTotal; dt > 0 && db*10 < dt {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		prevBusy, prevTotal = busy, total
+	}
+}
+
+// cpuTimes returns the busy and total clock ticks of all CPUs since boot,
+// from the first line of /proc/stat (idle and iowait count as not busy).
+func cpuTimes() (busy, total uint64, ok bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		if i >= 7 {
+			break // guest time is counted in user time already
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return busy, total, true
+}
+
 // loadAvg returns /proc/loadavg's three load averages.
 func loadAvg() [3]float64 {
 	var l [3]float64

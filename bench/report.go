@@ -391,8 +391,11 @@ func (r *Report) WriteText(w io.Writer) error {
 				if c.Factor < 5 {
 					verdict = "TOO SLOW: the test peers may be the bottleneck"
 				}
-				fmt.Fprintf(w, "  injector self-check: %s routes/s straight into monitors = %.0fx the fastest target (%s, %s routes/s): %s\n",
-					si(c.RoutesPerSecond), c.Factor, c.Fastest, si(r.routesOf(sc.Name, c.Fastest)), verdict)
+				if !c.Quiet {
+					verdict += " (measured on a busy machine)"
+				}
+				fmt.Fprintf(w, "  injector self-check: %s routes/s straight into monitors = %.0fx the fastest target (%s, %s routes/s), median of %d runs: %s\n",
+					si(c.RoutesPerSecond), c.Factor, c.Fastest, si(r.routesOf(sc.Name, c.Fastest)), len(c.Runs), verdict)
 			}
 		}
 		r.writeIdle(w, sc.Name)

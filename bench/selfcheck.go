@@ -23,18 +23,33 @@ type SelfCheck struct {
 	// the scenario, and Factor the self-check's rate over its rate.
 	Fastest string  `json:"fastestTarget,omitempty"`
 	Factor  float64 `json:"factor,omitempty"`
-	Error   string  `json:"error,omitempty"`
+	// Quiet is false when the machine stayed busy (over a tenth of its
+	// CPUs) for 15 s before the self-check, which then ran anyway.
+	Quiet bool   `json:"quiet"`
+	Error string `json:"error,omitempty"`
 }
 
-// selfCheckRuns is how many times the self-check is measured (median),
-// after one unmeasured run that warms this process up (page faults on
-// fresh buffers, goroutine stacks growing), as the targets' warm-up does.
-const selfCheckRuns = 5
+// The self-check is measured at least selfCheckRuns times (median), and
+// more while the runs add up to less than selfCheckTime (a run of S3's
+// takes about 30 ms, which one scheduling hiccup doubles), up to
+// selfCheckMaxRuns; after one unmeasured run that warms this process up
+// (page faults on fresh buffers, goroutine stacks growing), as the
+// targets' warm-up does, and once the machine is quiet (waitQuiet).
+const (
+	selfCheckRuns    = 5
+	selfCheckMaxRuns = 25
+	selfCheckTime    = 500 * time.Millisecond
+)
 
 func (r *Runner) selfCheck(ctx context.Context, p *prepared) SelfCheck {
 	sc := SelfCheck{Scenario: p.sc.Name}
+	sc.Quiet = waitQuiet(15 * time.Second)
 	var rates []float64
-	for i := range selfCheckRuns + 1 {
+	var measured time.Duration
+	for i := 0; i <= selfCheckMaxRuns; i++ {
+		if i > selfCheckRuns && measured >= selfCheckTime {
+			break
+		}
 		wall, err := measureDirect(ctx, p, r.timeout(p.sc))
 		if err != nil {
 			sc.Error = err.Error()
@@ -43,6 +58,7 @@ func (r *Runner) selfCheck(ctx context.Context, p *prepared) SelfCheck {
 		if i == 0 {
 			continue
 		}
+		measured += wall
 		sc.Runs = append(sc.Runs, wall.Seconds())
 		rates = append(rates, float64(p.sc.Routes())/wall.Seconds())
 	}
