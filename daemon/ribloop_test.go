@@ -145,6 +145,15 @@ func (w *walkLab) up(i byte, cfg export.Config, enhanced bool) *walkPeer {
 // routes has the peer announce ps with AS_PATH path (withdraw them when
 // path is nil), in UPDATEs of a few hundred prefixes, one op each.
 func (w *walkLab) routes(ps []netip.Prefix, path []uint32) {
+	us := w.updates(ps, path)
+	for i := 0; i < len(us); i += 8 {
+		w.l.post(opRoutes{n: w.in, s: w.sIn, b: w.im.batch(us[i:min(i+8, len(us))])})
+	}
+}
+
+// updates packs and decodes the UPDATEs announcing ps with AS_PATH path
+// (withdrawing them when path is nil).
+func (w *walkLab) updates(ps []netip.Prefix, path []uint32) []*wire.Update {
 	pk := wire.NewPacker(w.opt)
 	pk.SetAttrs(attr.List{&attr.Origin{}, &attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: path}}},
 		&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.2")}})
@@ -165,9 +174,7 @@ func (w *walkLab) routes(ps []netip.Prefix, path []uint32) {
 		us = append(us, u)
 		buf = buf[n:]
 	}
-	for i := 0; i < len(us); i += 8 {
-		w.l.post(opRoutes{n: w.in, s: w.sIn, b: w.im.batch(us[i:min(i+8, len(us))])})
-	}
+	return us
 }
 
 // settle waits until the loop has no walk or move left and every group
@@ -374,25 +381,7 @@ func TestTidyWhenIdle(t *testing.T) {
 		p := w.up(i, w.config(nil), false)
 		feeders = append(feeders, feeder{p.n, p.s, testImporter(w.l, p.s)})
 	}
-	updates := func(i int, ps []netip.Prefix) []*wire.Update {
-		pk := wire.NewPacker(w.opt)
-		pk.SetAttrs(attr.List{&attr.Origin{}, &attr.ASPath{Segments: []attr.Segment{{Type: iana.SegmentASSequence, ASNs: []uint32{65001 + uint32(i)}}}},
-			&attr.NextHop{Addr: netip.MustParseAddr("192.0.2.2")}})
-		for _, p := range ps {
-			_ = pk.Announce(nlri.Prefix{Prefix: p})
-		}
-		var us []*wire.Update
-		for buf := pk.Bytes(); len(buf) >= wire.HeaderLen; {
-			n := int(buf[16])<<8 | int(buf[17])
-			u, err := wire.DecodeUpdate(buf[wire.HeaderLen:n], w.opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			us = append(us, u)
-			buf = buf[n:]
-		}
-		return us
-	}
+	updates := func(i int, ps []netip.Prefix) []*wire.Update { return w.updates(ps, []uint32{65001 + uint32(i)}) }
 	for i, f := range feeders {
 		us := updates(i, ps)
 		for j := 0; j < len(us); j += 8 {
