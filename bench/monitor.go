@@ -136,8 +136,9 @@ func (m *Monitor) run(ctx context.Context) {
 // unknown owner as slotUnknown.
 const slotUnknown = 0xff
 
-// update applies one UPDATE. The NLRI are walked in place; the only
-// allocations are the decoded attributes, once per message.
+// update applies one UPDATE. It is decoded into the monitor's reused
+// memory and its NLRI walked in place: nothing is allocated per message
+// once the decoder has grown.
 func (m *Monitor) update(body []byte) error {
 	// Decoded into memory reused from UPDATE to UPDATE: one UPDATE is
 	// looked at at a time, and nothing of it is kept.

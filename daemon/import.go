@@ -192,6 +192,9 @@ type famAttrs struct {
 func (im *importer) batch(us []*wire.Update) *routeBatch {
 	b := im.batches.get()
 	im.pol = im.policy.Load()
+	// Whether reachIPv4 may take an UPDATE's IPv4 routes: nothing per
+	// prefix to do, which holds for the whole batch.
+	fast := !im.keepPre && (im.pol == nil || !im.pol.PrefixDependent())
 	for _, u := range us {
 		if fam, ok := u.EndOfRIB(); ok {
 			b.eor = append(b.eor, fam)
@@ -212,7 +215,7 @@ func (im *importer) batch(us []*wire.Update) *routeBatch {
 			}
 		}
 		im.cache = im.cache[:0]
-		if field, addPath, ok := u.ReachIPv4(); ok && !im.keepPre && (im.pol == nil || !im.pol.PrefixDependent()) {
+		if field, addPath, ok := u.ReachIPv4(); ok && fast {
 			im.reachIPv4(u, field, addPath, b)
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/godwit-bgp/godwit/peer"
 	"github.com/godwit-bgp/godwit/rib"
+	"github.com/godwit-bgp/godwit/rib/export"
 	"github.com/godwit-bgp/godwit/wire"
 	"github.com/godwit-bgp/godwit/wire/attr"
 	"github.com/godwit-bgp/godwit/wire/nlri"
@@ -39,6 +40,17 @@ func testPeer(d *Daemon, addr netip.Addr, as uint32, opt wire.Options) (*neighbo
 	neg := &peer.Negotiated{PeerAS: as, PeerID: addr, Families: []nlri.Family{nlri.IPv4Unicast}, AS4: true, Receive: opt, Send: opt}
 	return &neighbor{d: d, key: peer.Key{Addr: addr}, log: d.log},
 		&peer.Session{LocalAS: 65000, Negotiated: neg, LocalAddr: netip.MustParseAddrPort("192.0.2.1:179"), RemoteAddr: netip.AddrPortFrom(addr, 40000)}
+}
+
+// upPeer is testPeer with its session up in l: its source has the peer's
+// address as router ID, and an update group exporting by rules sends to
+// snd (export.Rules' defaults: our AS 65000, next hop 192.0.2.1).
+func upPeer(d *Daemon, l *ribLoop, addr netip.Addr, as uint32, opt wire.Options, rules export.Rules, snd export.Sender) (*neighbor, *peer.Session) {
+	n, s := testPeer(d, addr, as, opt)
+	rules.LocalAS, rules.NextHop4 = 65000, netip.MustParseAddr("192.0.2.1")
+	l.post(opUp{n: n, s: s, src: &rib.Source{Addr: addr, RouterID: addr, AS: as},
+		cfg: export.Config{Rules: rules, Options: opt}, sender: snd})
+	return n, s
 }
 
 // testImporter is the importer of s's UPDATEs into l, as the session's

@@ -60,15 +60,9 @@ func BenchmarkPipeline(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		mappedBefore := offheap.Mapped()
 		d, l, _, stop := testLoop()
-		in, sIn := testPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
-		out, sOut := testPeer(d, netip.MustParseAddr("192.0.2.3"), 65002, opt)
+		in, sIn := upPeer(d, l, netip.MustParseAddr("192.0.2.2"), 65001, opt, export.Rules{}, &countingSender{})
 		snd := &countingSender{}
-		l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: in.key.Addr, AS: 65001},
-			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
-			sender: &countingSender{}})
-		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: out.key.Addr, AS: 65002},
-			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}, Options: opt},
-			sender: snd})
+		out, _ := upPeer(d, l, netip.MustParseAddr("192.0.2.3"), 65002, opt, export.Rules{Transit: true}, snd)
 		im := testImporter(l, sIn)
 		var peak atomic.Uint64
 		stopPeak := make(chan struct{})
@@ -171,24 +165,17 @@ func BenchmarkPolicyChange(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		d, l, ctx, stop := testLoop()
-		in, sIn := testPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
-		l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: in.key.Addr, AS: 65001},
-			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
-			sender: &countingSender{}})
+		in, sIn := upPeer(d, l, netip.MustParseAddr("192.0.2.2"), 65001, opt, export.Rules{}, &countingSender{})
 		rules := export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}
 		type member struct {
-			n   *neighbor
-			s   *peer.Session
-			snd *countingSender
+			n *neighbor
+			s *peer.Session
 		}
 		var ms []member
 		for i := range peers {
-			addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)})
-			m := member{snd: &countingSender{}}
-			m.n, m.s = testPeer(d, addr, uint32(65100+i), opt)
+			var m member
+			m.n, m.s = upPeer(d, l, netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)}), uint32(65100+i), opt, rules, &countingSender{})
 			ms = append(ms, m)
-			l.post(opUp{n: m.n, s: m.s, src: &rib.Source{Addr: addr, AS: uint32(65100 + i)},
-				cfg: export.Config{Rules: rules, Options: opt}, sender: m.snd})
 		}
 		im := testImporter(l, sIn)
 		for i := 0; i < len(us); i += 64 {
@@ -282,20 +269,13 @@ func BenchmarkPipelineOverlap(b *testing.B) {
 		}
 		var ins []in
 		for j := range peers {
-			addr := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + j)})
 			var x in
-			x.n, x.s = testPeer(d, addr, uint32(65001+j), opt)
+			x.n, x.s = upPeer(d, l, netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + j)}), uint32(65001+j), opt, export.Rules{}, &countingSender{})
 			x.im = testImporter(l, x.s)
-			l.post(opUp{n: x.n, s: x.s, src: &rib.Source{Addr: addr, RouterID: addr, AS: uint32(65001 + j)},
-				cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
-				sender: &countingSender{}})
 			ins = append(ins, x)
 		}
-		out, sOut := testPeer(d, netip.MustParseAddr("192.0.2.3"), 65002, opt)
 		snd := &countingSender{}
-		l.post(opUp{n: out, s: sOut, src: &rib.Source{Addr: out.key.Addr, RouterID: out.key.Addr, AS: 65002},
-			cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1"), Transit: true}, Options: opt},
-			sender: snd})
+		out, _ := upPeer(d, l, netip.MustParseAddr("192.0.2.3"), 65002, opt, export.Rules{Transit: true}, snd)
 		var g *export.Group
 		for g == nil {
 			l.query(func() {

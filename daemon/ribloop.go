@@ -403,8 +403,8 @@ func (l *ribLoop) source(n *neighbor) *ribSource {
 
 // routes applies a neighbour's batch.
 func (l *ribLoop) routes(op opRoutes) {
-	l.recent += len(op.b.v4) + len(op.b.v6)
 	b := op.b
+	l.recent += len(b.v4) + len(b.v6)
 	defer func() {
 		b.release(l.attrs)
 		l.batches.put(b)

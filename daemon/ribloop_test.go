@@ -114,10 +114,7 @@ func newWalkLab(t *testing.T) *walkLab {
 	d, l, _, stop := testLoop()
 	t.Cleanup(stop)
 	opt := wire.Options{AS4: true}
-	in, sIn := testPeer(d, netip.MustParseAddr("192.0.2.2"), 65001, opt)
-	l.post(opUp{n: in, s: sIn, src: &rib.Source{Addr: in.key.Addr, RouterID: in.key.Addr, AS: 65001},
-		cfg:    export.Config{Rules: export.Rules{LocalAS: 65000, NextHop4: netip.MustParseAddr("192.0.2.1")}, Options: opt},
-		sender: &tableSender{opt: opt, routes: map[netip.Prefix]string{}}})
+	in, sIn := upPeer(d, l, netip.MustParseAddr("192.0.2.2"), 65001, opt, export.Rules{}, &tableSender{opt: opt, routes: map[netip.Prefix]string{}})
 	im := testImporter(l, sIn)
 	return &walkLab{t: t, d: d, l: l, in: in, sIn: sIn, im: im, opt: opt}
 }

@@ -64,10 +64,10 @@ type Handler interface {
 	// everything in it are valid only during the call: they point into
 	// the reader's buffer, and their attributes live in the reader's
 	// decoder (wire.UpdateDecoder), reused for the next batch. What must
-	// be kept is copied (the RIB interns each set's canonical encoding). Blocking here pushes
-	// back on the peer through TCP. Each Update's Faults and Action say
-	// what RFC 7606 treatment applies; an UPDATE whose fault resets the
-	// session is never delivered.
+	// be kept is copied (the RIB interns each set's canonical
+	// encoding). Blocking here pushes back on the peer through TCP. Each
+	// Update's Faults and Action say what RFC 7606 treatment applies; an
+	// UPDATE whose fault resets the session is never delivered.
 	Updates(s *Session, batch []*wire.Update)
 	// RouteRefresh delivers a ROUTE-REFRESH (RFC 2918, RFC 7313).
 	RouteRefresh(s *Session, rr *wire.RouteRefresh)

@@ -27,8 +27,9 @@ package rib
 //     records (its class, see runSize), sized for the paths the table's
 //     prefixes have on average; when it fills, the paths move to a run of
 //     a bigger class and the old run goes on its class's free list. The
-//     slab is compacted (each run shrunk to fit) when more than two
-//     thirds of it are free, or a quarter when the owner is idle (Tidy).
+//     slab is compacted when more than two thirds of it are free runs,
+//     and, each run shrunk to fit, when more than a third of it holds no
+//     path at a quiet moment (Tidy).
 //   - A record is {attribute set index, path ID, 47-bit arrival sequence,
 //     16-bit source, stale bit}: 16 bytes, and no pointers, so the garbage
 //     collector never scans the slab and writing it needs no write
@@ -1079,7 +1080,7 @@ func (r *LocRIB[K]) appendRec(ei uint32, p pathRec) {
 	e := r.entries.At(ei)
 	cls := e.cls & clsMask
 	if int(e.n) == runSize[cls] {
-		if r.recs.wasteful(2, 3) {
+		if r.recs.wasteful(r.recs.freeRecs, 2, 3) {
 			r.compact(false) // moves e's run: read e.off and cls after
 			cls = e.cls & clsMask
 		}
@@ -1182,7 +1183,7 @@ func (r *LocRIB[K]) compact(shrink bool) {
 // most a quarter (9 paths in a run of 12), so Tidy does not compact a
 // tidy table again.
 func (r *LocRIB[K]) Tidy() bool {
-	if len(r.recs.pages) < 2 || r.UnusedRecords()*3 <= int(r.recs.end) {
+	if !r.recs.wasteful(r.UnusedRecords(), 1, 3) {
 		return false
 	}
 	r.compact(true)

@@ -58,10 +58,11 @@ func (s *slab) release(off uint32, cls uint8) {
 	s.freeRecs += runSize[cls]
 }
 
-// wasteful reports whether more than num/den of the slab is free and
-// the slab is big enough for compaction to matter.
-func (s *slab) wasteful(num, den int) bool {
-	return len(s.pages) > 1 && s.freeRecs*den > int(s.end)*num
+// wasteful reports whether unused records (of the records handed out)
+// are more than num/den of the slab, and the slab is big enough for
+// compaction to matter.
+func (s *slab) wasteful(unused, num, den int) bool {
+	return len(s.pages) > 1 && unused*den > int(s.end)*num
 }
 
 // unmap gives every page back to the kernel now; the slab is empty

@@ -215,8 +215,8 @@ func (g *Group) walked(ctx context.Context, m walkedMsg) {
 }
 
 // walkAdd takes one prefix sent (key: its family and packed prefix): for
-// a dump, its announcements (sent by
-// walkSend); for a copy, its paths with their attributes.
+// a dump, its announcements (sent by walkSend); for a copy, its paths
+// with their attributes.
 func (g *Group) walkAdd(w *Walk, key pend, ps []outPath) {
 	if w.m != nil {
 		for _, p := range ps {
