@@ -321,7 +321,7 @@ func (r *Runner) warmup(ctx context.Context, t Target) RunResult {
 func describe(res RunResult) string {
 	switch res.Status {
 	case StatusOK:
-		s := fmt.Sprintf("%.2f s wall, %.2f s CPU, %.1f MiB peak RSS, %s prefixes/s (first route after %.2f s, table written after %.2f s, %d UPDATEs to the monitors, test peers %.2f s CPU)",
+		s := fmt.Sprintf("%.2f s wall, %.3f s CPU, %.1f MiB peak RSS, %s prefixes/s (first route after %.2f s, table written after %.2f s, %d UPDATEs to the monitors, test peers %.2f s CPU)",
 			res.WallSeconds, res.CPUSeconds, toMiB(float64(res.PeakRSSBytes)), si(res.PrefixesPerSecond), res.FirstSeconds, res.InjectedSeconds, res.MonitorUpdates, res.TesterCPUSeconds)
 		if res.InjectorUpdates > 0 {
 			s += fmt.Sprintf("; %d UPDATEs sent back to the injectors (%d with withdrawals)", res.InjectorUpdates, res.InjectorWithdrawals)

@@ -228,7 +228,14 @@ var TargetNames = []string{"bird", "frr", "gobgp", "openbgpd", "godwit"}
 
 // NewTarget returns the target of the given name; godwitd is the path of
 // the godwitd binary for "godwit" (empty: next to this program, then PATH).
+// "godwit=PATH" is another godwitd build, named "godwit@" and PATH's base
+// name, measured beside the others: two builds compared in one run, their
+// runs interleaved, see the same machine (this is how a change is judged
+// on a noisy one).
 func NewTarget(name, godwitd string) (Target, error) {
+	if bin, ok := strings.CutPrefix(name, "godwit="); ok && bin != "" {
+		return &godwitTarget{bin: bin, name: "godwit@" + filepath.Base(bin)}, nil
+	}
 	switch name {
 	case "bird":
 		return birdTarget{}, nil
@@ -241,7 +248,7 @@ func NewTarget(name, godwitd string) (Target, error) {
 	case "godwit":
 		return &godwitTarget{bin: godwitd}, nil
 	}
-	return nil, fmt.Errorf("unknown target %q (have %s)", name, strings.Join(TargetNames, ", "))
+	return nil, fmt.Errorf("unknown target %q (have %s, and godwit=PATH)", name, strings.Join(TargetNames, ", "))
 }
 
 var errNotFound = errors.New("not found")

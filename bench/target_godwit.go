@@ -17,10 +17,16 @@ import (
 // monitors get the accept-all export policy, the injectors none (the
 // default policy sends learned routes to no eBGP peer).
 type godwitTarget struct {
-	bin string // empty: find it
+	bin  string // empty: find it
+	name string // empty: "godwit"
 }
 
-func (*godwitTarget) Name() string { return "godwit" }
+func (g *godwitTarget) Name() string {
+	if g.name != "" {
+		return g.name
+	}
+	return "godwit"
+}
 
 // binary finds godwitd: the given path, else next to this program, else
 // on PATH.

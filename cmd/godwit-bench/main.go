@@ -9,6 +9,10 @@
 //	             [--no-warmup] [--no-self-check] [--keep DIR] [--json] [--json-out FILE]
 //	             [--cpuprofile FILE]
 //
+// A target godwit=PATH is another godwitd build, measured beside the
+// others (--targets godwit,godwit=/tmp/new/godwitd compares two builds in
+// one interleaved run).
+//
 // It needs root (network namespaces) and the daemons from Debian's
 // packages (scripts/install-deps.sh). Progress goes to stderr; the result
 // table (or, with --json, one JSON document) to stdout.
@@ -44,7 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("godwit-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	scenarios := fs.String("scenarios", "S1,S2,S3", "comma-separated `LIST` of scenarios (S1..S4, DESIGN.md)")
-	targets := fs.String("targets", strings.Join(bench.TargetNames, ","), "comma-separated `LIST` of targets")
+	targets := fs.String("targets", strings.Join(bench.TargetNames, ","), "comma-separated `LIST` of targets; godwit=PATH adds another godwitd build, to compare two in one run")
 	runs := fs.Int("runs", 3, "measured repetitions per scenario and target, interleaved")
 	prefixes := fs.Int("prefixes", 0, "prefixes per table, replacing each scenario's count (`N`; 0: the scenario's)")
 	seed := fs.Uint64("seed", 1, "seed of the table generator")
@@ -83,6 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var ts []bench.Target
+	seen := map[string]bool{}
 	for _, name := range strings.Split(*targets, ",") {
 		name = strings.TrimSpace(name)
 		if name == "" {
@@ -93,6 +98,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "godwit-bench: %v\n", err)
 			return 2
 		}
+		if seen[t.Name()] {
+			fmt.Fprintf(stderr, "godwit-bench: target %s given twice (builds compared side by side need different file names)\n", t.Name())
+			return 2
+		}
+		seen[t.Name()] = true
 		ts = append(ts, t)
 	}
 	if len(ts) == 0 {
