@@ -36,6 +36,13 @@ func (p *Paged[T]) Append(v T) uint32 {
 func (p *Paged[T]) Grow(n int) {
 	for len(p.pages)*PageLen < n {
 		b := Make[T](PageLen)
+		if len(p.pages) > 0 {
+			// An array past its first page is filling a large
+			// table: each page after the first is backed in one call
+			// (Block.Populate) instead of a fault per 4 KiB, while a
+			// small array keeps its one page lazily backed.
+			b.Populate()
+		}
 		p.blocks = append(p.blocks, b)
 		p.pages = append(p.pages, b.Slice())
 	}
