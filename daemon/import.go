@@ -26,7 +26,6 @@ package daemon
 import (
 	"net/netip"
 	"slices"
-	"sync"
 	"sync/atomic"
 
 	"github.com/godwit-bgp/godwit/config"
@@ -120,15 +119,20 @@ func (b *routeBatch) release(t *rib.Table) {
 
 // batchPool recycles batches between the sessions' readers and the RIB
 // loop, so that a full table does not leave a trail of batch slices for
-// the collector. Batches that grew past maxPooledRoutes are dropped
-// rather than kept for life.
-type batchPool struct{ p sync.Pool }
+// the collector, nor fault in fresh memory for each batch. Batches that
+// grew past maxPooledRoutes are dropped rather than kept for life; at
+// most maxPooledBatches are kept, more than the loop's queue and the
+// readers hold at once.
+type batchPool struct{ r recycler[routeBatch] }
 
-const maxPooledRoutes = 1 << 14
+const (
+	maxPooledRoutes  = 1 << 14
+	maxPooledBatches = 48
+)
 
 func (bp *batchPool) get() *routeBatch {
 	if bp != nil {
-		if b, ok := bp.p.Get().(*routeBatch); ok {
+		if b := bp.r.get(); b != nil {
 			return b
 		}
 	}
@@ -141,7 +145,7 @@ func (bp *batchPool) put(b *routeBatch) {
 		return
 	}
 	b.v4, b.v6, b.eor, b.disabled, b.withdrawn = b.v4[:0], b.v6[:0], b.eor[:0], b.disabled[:0], 0
-	bp.p.Put(b)
+	bp.r.put(b, maxPooledBatches)
 }
 
 // importer prepares one session's UPDATEs. It is used by the session's

@@ -38,7 +38,6 @@ import (
 	"context"
 	"net/netip"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,7 +87,7 @@ type ribLoop struct {
 
 	// changePool recycles the batches of changes flush hands out
 	// (changeBatch).
-	changePool sync.Pool
+	changePool recycler[changeBatch]
 
 	ctx context.Context
 }
@@ -1139,7 +1138,7 @@ func (l *ribLoop) flushChunk(n int) {
 type changeBatch struct {
 	changeBuilder
 	refs atomic.Int32
-	pool *sync.Pool
+	pool *recycler[changeBatch]
 }
 
 // maxPooledChanges bounds the batches kept for reuse. A batch holds at
@@ -1148,11 +1147,15 @@ type changeBatch struct {
 // is not kept for life.
 const maxPooledChanges = 1 << 16
 
+// maxPooledChangeBatches bounds how many batches are kept: a full one is
+// about 1.6 MiB, and the groups' queues hold a few at a time.
+const maxPooledChangeBatches = 8
+
 // newChangeBatch returns a batch with room for n changes (of one path
 // each): a full-table load fills its batches in one allocation each.
 func (l *ribLoop) newChangeBatch(n int) *changeBatch {
-	b, ok := l.changePool.Get().(*changeBatch)
-	if !ok {
+	b := l.changePool.get()
+	if b == nil {
 		b = &changeBatch{pool: &l.changePool}
 	}
 	b.all = l.trackAll
@@ -1172,7 +1175,7 @@ func (b *changeBatch) release() {
 	}
 	clear(b.sels) // no attribute sets kept alive from the pool
 	b.changes, b.sels, b.offs = b.changes[:0], b.sels[:0], b.offs[:0]
-	b.pool.Put(b)
+	b.pool.put(b, maxPooledChangeBatches)
 }
 
 // setOptions changes the decision process (BGPConfiguration's maxPaths,
