@@ -1238,3 +1238,26 @@ func TestTidy(t *testing.T) {
 	}
 	f.done()
 }
+
+// TestEarlyMemoSlotReused checks that earlyOrder's memo, keyed by set
+// slots, does not outlive a slot: here the slot of a best path's set is
+// given back and taken by a set that loses where the old one won.
+func TestEarlyMemoSlotReused(t *testing.T) {
+	f := newFixture(t, NewOptions())
+	hi, mid, lo := f.attrs(65001, 200, -1), f.attrs(65001, 100, -1), f.attrs(65001, 50, -1)
+	f.update("A", 0, "10.0.0.0/24", hi)
+	f.update("B", 0, "10.0.0.0/24", mid) // loses before MED: remembered
+	if got := f.drain(); len(got) != 1 || got[0].Best != "A#0" {
+		t.Fatalf("first prefix: %+v, want A's path best", got)
+	}
+	// Both slots given back, B's first: A's (hi's) slot is taken first.
+	f.r.Withdraw(f.src["B"], 0, MustPrefix4("10.0.0.0/24"))
+	f.r.Withdraw(f.src["A"], 0, MustPrefix4("10.0.0.0/24"))
+	f.drain()
+	f.update("A", 0, "10.0.1.0/24", lo)  // in hi's old slot
+	f.update("B", 0, "10.0.1.0/24", mid) // the same slots as before, the other answer
+	if got := f.drain(); len(got) != 1 || got[0].Best != "B#0" {
+		t.Fatalf("second prefix: %+v, want B's path best (LOCAL_PREF 100 over 50)", got)
+	}
+	f.done()
+}

@@ -54,6 +54,7 @@ func (r *LocRIB[K]) SetResolver(res NextHopResolver) {
 		}
 	}
 	r.res = res
+	r.forgetEarly()
 	r.nhs, r.nhIndex, r.freeNH = nil, nil, nil
 	for i := range r.sets {
 		if s := &r.sets[i]; s.a != nil {
@@ -141,6 +142,7 @@ func (r *LocRIB[K]) NextHopsChanged(addrs []netip.Addr) int {
 	if changed == 0 {
 		return 0
 	}
+	r.forgetEarly()
 	for ei := range uint32(r.entries.Len()) {
 		e := r.entries.At(ei)
 		if e.cls&entryFree != 0 || e.n == 0 {
