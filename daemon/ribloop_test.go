@@ -142,9 +142,14 @@ func (w *walkLab) up(i byte, cfg export.Config, enhanced bool) *walkPeer {
 // routes has the peer announce ps with AS_PATH path (withdraw them when
 // path is nil), in UPDATEs of a few hundred prefixes, one op each.
 func (w *walkLab) routes(ps []netip.Prefix, path []uint32) {
-	us := w.updates(ps, path)
+	w.post(w.in, w.sIn, w.im, w.updates(ps, path))
+}
+
+// post hands the loop us from neighbour n (session s, importer im) in
+// batches of eight UPDATEs, as a reader would.
+func (w *walkLab) post(n *neighbor, s *peer.Session, im *importer, us []*wire.Update) {
 	for i := 0; i < len(us); i += 8 {
-		w.l.post(opRoutes{n: w.in, s: w.sIn, b: w.im.batch(us[i:min(i+8, len(us))])})
+		w.l.post(opRoutes{n: n, s: s, b: im.batch(us[i:min(i+8, len(us))])})
 	}
 }
 
@@ -380,10 +385,7 @@ func TestTidyWhenIdle(t *testing.T) {
 	}
 	updates := func(i int, ps []netip.Prefix) []*wire.Update { return w.updates(ps, []uint32{65001 + uint32(i)}) }
 	for i, f := range feeders {
-		us := updates(i, ps)
-		for j := 0; j < len(us); j += 8 {
-			w.l.post(opRoutes{n: f.n, s: f.s, b: f.im.batch(us[j:min(j+8, len(us))])})
-		}
+		w.post(f.n, f.s, f.im, updates(i, ps))
 	}
 	var free, prefixes int
 	w.l.query(func() { free, prefixes = w.l.v4.UnusedRecords(), w.l.v4.Len() })

@@ -44,16 +44,7 @@ func (s *slab) alloc(cls uint8) uint32 {
 	if limit := uint32(len(s.pages)) << pageBits; s.end+uint32(size) > limit {
 		s.freeRecs += int(limit - s.end)
 		s.end = limit
-		b := offheap.Make[pathRec](pageSize)
-		if len(s.pages) > 0 {
-			// A table past its first page is loading many paths, and
-			// will fill this one: have the kernel back it in one call
-			// rather than fault its 256 pages in one by one (a fault
-			// costs 3 to 4 µs on the VMs here, and the slab's were a
-			// tenth of the CPU of loading ten peers' tables). A small
-			// table, a VRF's say, keeps its one page lazily backed.
-			b.Populate()
-		}
+		b := offheap.MakePage[pathRec](pageSize, len(s.pages))
 		s.blocks = append(s.blocks, b)
 		s.pages = append(s.pages, b.Slice())
 	}

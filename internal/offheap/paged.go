@@ -35,14 +35,7 @@ func (p *Paged[T]) Append(v T) uint32 {
 // Grow makes Len at least n; the new elements are zero.
 func (p *Paged[T]) Grow(n int) {
 	for len(p.pages)*PageLen < n {
-		b := Make[T](PageLen)
-		if len(p.pages) > 0 {
-			// An array past its first page is filling a large
-			// table: each page after the first is backed in one call
-			// (Block.Populate) instead of a fault per 4 KiB, while a
-			// small array keeps its one page lazily backed.
-			b.Populate()
-		}
+		b := MakePage[T](PageLen, len(p.pages))
 		p.blocks = append(p.blocks, b)
 		p.pages = append(p.pages, b.Slice())
 	}
